@@ -1,0 +1,65 @@
+"""Generative models, each registered by name; build them from specs and plain options.
+
+Importing this package imports every model module, so each registers itself in ``MODELS``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import fields
+from typing import Any
+
+from mmlatent.models import mopoe  # noqa: F401 - registers mopoe, mvae, mmvae-moe
+from mmlatent.models.base import GenerativeModel, LossOutput
+from mmlatent.registry import MODELS
+from mmlatent.types import ModalitySpec
+
+__all__ = [
+    "GenerativeModel",
+    "LossOutput",
+    "build_config",
+    "build_model",
+    "model_config",
+    "model_from_config",
+]
+
+
+def build_config(config_class: type, options: Mapping[str, Any] | None) -> Any:
+    """``config_class(**options)``; an unknown option is a ``ValueError`` naming the valid ones."""
+    options = dict(options or {})
+    valid = [f.name for f in fields(config_class)]
+    unknown = sorted(set(options) - set(valid))
+    if unknown:
+        raise ValueError(
+            f"unknown option {unknown[0]!r} for {config_class.__name__}; valid options: {', '.join(valid)}"
+        )
+    return config_class(**options)
+
+
+def build_model(
+    name: str, specs: Mapping[str, ModalitySpec], options: Mapping[str, Any] | None = None
+) -> GenerativeModel:
+    """The registered model ``name`` for these modalities, its config built from ``options``."""
+    cls = MODELS.get(name)
+    return cls(dict(specs), build_config(cls.config_class, options))
+
+
+def model_config(model: GenerativeModel) -> dict[str, Any]:
+    """Plain values (YAML/JSON-safe) that rebuild ``model``'s architecture: name, specs, options."""
+    return {
+        "name": model.registry_name,
+        "specs": {m: s.to_dict() for m, s in model.specs.items()},
+        "options": model.config_dict(),
+    }
+
+
+def model_from_config(config: Mapping[str, Any]) -> GenerativeModel:
+    """Inverse of :func:`model_config` (weights are loaded separately, e.g. from safetensors)."""
+    missing = [k for k in ("name", "specs", "options") if k not in config]
+    if missing:
+        raise ValueError(f"model config lacks {missing[0]!r}")
+    specs = {
+        m: s if isinstance(s, ModalitySpec) else ModalitySpec.from_dict(s)
+        for m, s in config["specs"].items()
+    }
+    return build_model(config["name"], specs, config["options"])

@@ -1,0 +1,146 @@
+"""What the model makes, laid out for the page: cross-modal grids, free samples, reconstructions.
+
+Each function generates once per batch and renders through :mod:`mmlatent.report.render`; real
+samples are rendered once and shared by every grid (Griffin-Lim is the slow part).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor
+
+from mmlatent.data.datasets.base import MultimodalData
+from mmlatent.evaluation.coherence import direction_key, rows_with
+from mmlatent.evaluation.runtime import model_device
+from mmlatent.models.base import GenerativeModel
+from mmlatent.report.render import Item, render
+
+
+@dataclass
+class Example:
+    """One row of a grid: what went in, what came out, what the truth looks like."""
+
+    caption: str
+    inputs: list[Item]
+    outputs: list[Item]
+    truth: list[Item]
+
+
+@dataclass
+class Grid:
+    title: str
+    key: str
+    """``direction_key`` of a cross-modal grid (``"image+text->audio"``), else the section name."""
+    inputs: list[str]
+    outputs: list[str]
+    examples: list[Example]
+
+    @property
+    def anchor(self) -> str:
+        """An HTML id: ``"image+text->audio"`` -> ``"image-text-to-audio"``."""
+        return self.key.replace("->", "-to-").replace("+", "-")
+
+
+def directions(modalities: Sequence[str]) -> list[tuple[tuple[str, ...], str]]:
+    """Each single source -> each other modality, then all the others -> each (no duplicates)."""
+    pairs = [((s,), t) for s in modalities for t in modalities if s != t]
+    for t in modalities:
+        rest = tuple(m for m in modalities if m != t)
+        if len(rest) > 1:
+            pairs.append((rest, t))
+    return pairs
+
+
+def example_rows(data: MultimodalData, modalities: Sequence[str], n: int, *, seed: int) -> Tensor:
+    """``n`` seeded test rows with every modality present (labelled or not), in a fixed order."""
+    idx = data.splits["test"]
+    keep = torch.ones(len(idx), dtype=torch.bool)
+    for m in modalities:
+        keep &= data.masks[m][idx]
+    idx = idx[keep]
+    order = torch.randperm(len(idx), generator=torch.Generator().manual_seed(seed))
+    return idx[order[:n]].sort().values
+
+
+def label_caption(data: MultimodalData, row: int) -> str:
+    label = int(data.labels[row])
+    if label < 0:
+        return f"test #{row}"
+    name = data.label_names[label] if data.label_names else str(label)
+    return f"test #{row} · {name}"
+
+
+def cross_modal_grids(
+    model: GenerativeModel, data: MultimodalData, rows: Tensor, real: dict[str, list[Item]]
+) -> list[Grid]:
+    """A grid per direction over the same example ``rows``; ``real`` = rendered rows per modality."""
+    device = model_device(model)
+    grids = []
+    for sources, target in directions(list(real)):
+        given = {m: data.tensors[m][rows].to(device) for m in sources}
+        out = model.generate(given=given, targets=[target])
+        generated = render(data.modalities[target], out[target])
+        examples = [
+            Example(
+                caption=label_caption(data, int(row)),
+                inputs=[real[m][i] for m in sources],
+                outputs=[generated[i]],
+                truth=[real[target][i]],
+            )
+            for i, row in enumerate(rows)
+        ]
+        title = f"{' + '.join(sources)} → {target}"
+        grids.append(Grid(title, direction_key(sources, target), list(sources), [target], examples))
+    return grids
+
+
+def unconditional_samples(model: GenerativeModel, data: MultimodalData, n: int) -> Grid:
+    """``n`` prior samples, every modality of each side by side."""
+    names = [m for m in model.modalities if m in data.modalities]
+    out = model.generate(n, targets=names)
+    items = {m: render(data.modalities[m], out[m]) for m in names}
+    examples = [Example(f"sample {i + 1}", [], [items[m][i] for m in names], []) for i in range(n)]
+    return Grid("unconditional samples", "unconditional", [], names, examples)
+
+
+def reconstructions(
+    model: GenerativeModel, data: MultimodalData, rows: Tensor, real: dict[str, list[Item]]
+) -> Grid:
+    """Every modality given, every modality decoded from the posterior mean."""
+    names = list(real)
+    device = model_device(model)
+    given = {m: data.tensors[m][rows].to(device) for m in names}
+    out = model.generate(given=given, targets=names, sample_latent=False)
+    items = {m: render(data.modalities[m], out[m]) for m in names}
+    examples = [
+        Example(
+            label_caption(data, int(row)),
+            [real[m][i] for m in names],
+            [items[m][i] for m in names],
+            [],
+        )
+        for i, row in enumerate(rows)
+    ]
+    return Grid("reconstructions", "reconstruction", names, names, examples)
+
+
+def latent_codes(
+    model: GenerativeModel, data: MultimodalData, *, limit: int, seed: int
+) -> tuple[Tensor, Tensor]:
+    """Posterior means of up to ``limit`` seeded test rows (labelled first), and their labels."""
+    names = [m for m in model.modalities if m in data.modalities]
+    rows = rows_with(data, "test", [])  # labelled test rows
+    if len(rows) == 0:
+        rows = data.splits["test"]
+    order = torch.randperm(len(rows), generator=torch.Generator().manual_seed(seed))
+    rows = rows[order[:limit]]
+    device = model_device(model)
+    batch = data.batch(rows)
+    codes = model.embed(
+        {m: batch["data"][m].to(device) for m in names},
+        {m: batch["mask"][m].to(device) for m in names},
+    )
+    return codes.cpu(), batch["label"]

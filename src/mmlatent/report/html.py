@@ -1,0 +1,101 @@
+"""``write_report``: one self-contained ``report.html`` for a trained model on its data set."""
+
+from __future__ import annotations
+
+import datetime
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from mmlatent.data.datasets.base import MultimodalData
+from mmlatent.evaluation.runtime import inference
+from mmlatent.models.base import GenerativeModel
+from mmlatent.report import gallery, plots
+from mmlatent.report.media import data_uri, figure_png
+from mmlatent.report.metrics_table import coherence_rows, other_rows, reconstruction_rows
+from mmlatent.report.render import render
+
+
+def write_report(
+    *,
+    model: GenerativeModel,
+    data: MultimodalData,
+    metrics: dict[str, Any],
+    out_dir: Path,
+    history_csv: Path | None = None,
+    n_examples: int = 8,
+    seed: int = 0,
+    latent_points: int = 1000,
+) -> Path:
+    """Render ``out_dir/report.html`` and return its path.
+
+    ``metrics`` is ``EvaluationResult.to_dict()`` (further keys are listed as they come);
+    ``history_csv`` is Lightning's ``metrics.csv``; ``latent_points`` caps the t-SNE map.
+    """
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with inference(model, seed):
+        context = _context(model, data, metrics, history_csv, n_examples, seed, latent_points)
+    path = out_dir / "report.html"
+    path.write_text(_template().render(**context), encoding="utf-8")
+    return path
+
+
+def _context(
+    model: GenerativeModel,
+    data: MultimodalData,
+    metrics: dict[str, Any],
+    history_csv: Path | None,
+    n_examples: int,
+    seed: int,
+    latent_points: int,
+) -> dict[str, Any]:
+    names = [m for m in model.modalities if m in data.modalities]
+    rows = gallery.example_rows(data, names, n_examples, seed=seed)
+    real = (
+        {m: render(data.modalities[m], data.tensors[m][rows]) for m in names} if len(rows) else {}
+    )
+    return {
+        "title": f"{type(model).__name__} on {data.name}",
+        "model_name": getattr(model, "registry_name", "") or type(model).__name__,
+        "data": data,
+        "modalities": names,
+        "created": datetime.datetime.now().strftime("%Y-%m-%d %H:%M"),
+        "notes": metrics.get("notes") or [],
+        "coherence_rows": coherence_rows(metrics),
+        "reconstruction_rows": reconstruction_rows(metrics),
+        "other_rows": other_rows(metrics),
+        "grids": gallery.cross_modal_grids(model, data, rows, real) if real else [],
+        "unconditional": gallery.unconditional_samples(model, data, n_examples),
+        "reconstructions": gallery.reconstructions(model, data, rows, real) if real else None,
+        "loss_curves": _loss_curves(history_csv),
+        "latent_map": _latent_map(model, data, latent_points, seed),
+    }
+
+
+def _loss_curves(history_csv: Path | None) -> str | None:
+    if history_csv is None or not Path(history_csv).exists():
+        return None
+    curves = plots.read_loss_columns(Path(history_csv))
+    return data_uri(figure_png(plots.loss_figure(curves)), "image/png") if curves else None
+
+
+def _latent_map(model: GenerativeModel, data: MultimodalData, limit: int, seed: int) -> str | None:
+    codes, labels = gallery.latent_codes(model, data, limit=limit, seed=seed)
+    if len(codes) < 3:
+        return None
+    points, method = plots.project_2d(codes.numpy(), seed=seed)
+    fig = plots.latent_figure(points, labels.numpy(), data.label_names, method)
+    return data_uri(figure_png(fig), "image/png")
+
+
+def _template() -> jinja2.Template:
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("mmlatent.report", "templates"),
+        autoescape=jinja2.select_autoescape(["html"]),
+        trim_blocks=True,
+        lstrip_blocks=True,
+        undefined=jinja2.StrictUndefined,
+    )
+    return env.get_template("report.html")

@@ -1,0 +1,61 @@
+"""Fit a run: data -> model -> Lightning training -> best weights saved as safetensors."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import lightning as L
+import torch
+
+from mmlatent.config import RunConfig
+from mmlatent.data.datamodule import MultimodalDataModule
+from mmlatent.data.datasets import load_dataset
+from mmlatent.data.datasets.base import MultimodalData
+from mmlatent.models import build_model
+from mmlatent.run import Run
+from mmlatent.training.module import GenerativeModule
+from mmlatent.training.trainer import build_trainer
+
+log = logging.getLogger(__name__)
+
+
+def fit(config: RunConfig, run_dir: str | Path, *, data: MultimodalData | None = None) -> Run:
+    """Train ``config`` into ``run_dir`` and return the loaded run (best validation weights)."""
+    run_dir = Path(run_dir)
+    L.seed_everything(config.seed, workers=True, verbose=False)
+    if data is None:
+        data = load_dataset(config.data.name, **config.data.options)
+    model = build_model(config.model.name, data.specs, config.model.options)
+    run = Run(path=run_dir, config=config, model=model, modalities=data.modalities)
+    module = GenerativeModule(
+        model,
+        lr=config.train.lr,
+        weight_decay=config.train.weight_decay,
+        l1=config.train.l1,
+        beta_warmup_epochs=config.train.beta_warmup_epochs,
+    )
+    datamodule = MultimodalDataModule(
+        data, batch_size=config.data.batch_size, num_workers=config.data.num_workers
+    )
+    has_val = len(data.splits["val"]) > 0
+    trainer = build_trainer(config.train, run_dir, has_validation=has_val)
+    if trainer.is_global_zero:
+        run.save_metadata()
+    trainer.fit(module, datamodule=datamodule)
+    _load_best(trainer, model)
+    if trainer.is_global_zero:
+        run.save()
+    return run
+
+
+def _load_best(trainer: L.Trainer, model: torch.nn.Module) -> None:
+    """Copy the best checkpoint's weights into ``model`` (also the way back from ddp_spawn workers)."""
+    callback = trainer.checkpoint_callback
+    path = getattr(callback, "best_model_path", "") or getattr(callback, "last_model_path", "")
+    if not path:
+        log.warning("no checkpoint was written; keeping the weights of the last step")
+        return
+    state = torch.load(path, map_location="cpu", weights_only=True)["state_dict"]
+    prefix = "model."
+    model.load_state_dict({k[len(prefix) :]: v for k, v in state.items() if k.startswith(prefix)})

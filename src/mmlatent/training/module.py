@@ -1,0 +1,92 @@
+"""The LightningModule that trains any :class:`~mmlatent.models.base.GenerativeModel`.
+
+Lightning stays here: the model only computes ``loss(data, mask, beta=...)``; the schedule (KL
+warm-up), penalties (L1), optimiser and logging live in this wrapper.
+"""
+
+from __future__ import annotations
+
+import lightning as L
+import torch
+from torch import Tensor
+
+from mmlatent.models.base import GenerativeModel
+from mmlatent.types import Batch
+
+
+def kl_weight(beta: float, epoch: int | None, warmup_epochs: int) -> float:
+    """Linear KL warm-up (Bowman et al., 2016): beta * (epoch + 1) / warmup, capped at beta.
+
+    ``epoch=None`` (outside a trainer, e.g. evaluation) means the end of the schedule.
+    """
+    if warmup_epochs == 0 or epoch is None:
+        return beta
+    return beta * min(1.0, (epoch + 1) / warmup_epochs)
+
+
+class GenerativeModule(L.LightningModule):
+    def __init__(
+        self,
+        model: GenerativeModel,
+        *,
+        lr: float = 1e-3,
+        weight_decay: float = 0.0,
+        l1: float = 0.0,
+        beta_warmup_epochs: int = 0,
+    ) -> None:
+        super().__init__()
+        self.model = model
+        self.save_hyperparameters(ignore=["model"])
+
+    def forward(self, batch: Batch) -> Tensor:
+        return self.model.loss(batch["data"], batch["mask"], beta=self.beta).total
+
+    @property
+    def beta(self) -> float:
+        """The KL weight now: the model's beta, ramped linearly over the warm-up epochs."""
+        target = float(getattr(self.model.config, "beta", 1.0))
+        epoch = self.current_epoch if self._trainer is not None else None
+        return kl_weight(target, epoch, self.hparams.beta_warmup_epochs)
+
+    def _common_step(self, batch: Batch, stage: str) -> Tensor:
+        out = self.model.loss(batch["data"], batch["mask"], beta=self.beta)
+        loss = out.total
+        if stage == "train" and self.hparams.l1 > 0:
+            penalty = sum(p.abs().sum() for p in self.model.parameters())
+            loss = loss + self.hparams.l1 * penalty
+        batch_size = len(batch["label"])
+        on_step = stage == "train"
+        self.log(
+            f"{stage}/loss",
+            loss,
+            prog_bar=True,
+            on_step=on_step,
+            on_epoch=True,
+            batch_size=batch_size,
+            sync_dist=stage != "train",
+        )
+        for name, value in out.terms.items():
+            self.log(
+                f"{stage}/{name}",
+                value.detach(),
+                on_step=False,
+                on_epoch=True,
+                batch_size=batch_size,
+                sync_dist=stage != "train",
+            )
+        return loss
+
+    def training_step(self, batch: Batch, batch_idx: int) -> Tensor:
+        return self._common_step(batch, "train")
+
+    def validation_step(self, batch: Batch, batch_idx: int) -> Tensor:
+        return self._common_step(batch, "val")
+
+    def test_step(self, batch: Batch, batch_idx: int) -> Tensor:
+        return self._common_step(batch, "test")
+
+    def configure_optimizers(self) -> torch.optim.Optimizer:
+        # Adam's weight_decay adds wd * w to the gradient: the classic L2 penalty.
+        return torch.optim.Adam(
+            self.model.parameters(), lr=self.hparams.lr, weight_decay=self.hparams.weight_decay
+        )

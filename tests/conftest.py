@@ -1,0 +1,51 @@
+"""Fixtures shared by every test folder: an isolated data cache and a tiny in-memory data set."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+import torch
+
+from mmlatent.data.datasets.base import MultimodalData, random_splits
+from mmlatent.data.modalities import AudioModality, ImageModality, TextModality
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _data_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Tests never write into ~/.cache; set MMLATENT_CACHE yourself to reuse a cache across runs."""
+    before = os.environ.get("MMLATENT_CACHE")
+    if before is None:
+        os.environ["MMLATENT_CACHE"] = str(tmp_path_factory.mktemp("mmlatent-cache"))
+    yield
+    if before is None:
+        os.environ.pop("MMLATENT_CACHE", None)
+
+
+@pytest.fixture
+def tiny_data() -> MultimodalData:
+    """40 rows of random image/text/audio tensors (no files, no librosa); every 4th row lacks audio."""
+    n, gen = 40, torch.Generator().manual_seed(0)
+    text = TextModality(max_len=6).fit(["zero one two three", "four five"])
+    modalities = {
+        "image": ImageModality(),
+        "text": text,
+        "audio": AudioModality(n_mels=8, frames=16),
+    }
+    tensors = {
+        "image": torch.rand(n, 1, 28, 28, generator=gen),
+        "text": torch.randint(4, text.vocab_size, (n, 6), generator=gen),
+        "audio": torch.rand(n, 1, 8, 16, generator=gen),
+    }
+    masks = {m: torch.ones(n, dtype=torch.bool) for m in tensors}
+    masks["audio"][::4] = False
+    return MultimodalData(
+        name="tiny",
+        modalities=modalities,
+        tensors=tensors,
+        masks=masks,
+        labels=torch.arange(n) % 10,
+        splits=random_splits(n, val_fraction=0.25, test_fraction=0.25, seed=0),
+        label_names=[str(i) for i in range(10)],
+    )

@@ -1,0 +1,46 @@
+import subprocess
+import sys
+
+import pytest
+
+from mmlatent.models import build_model, model_config, model_from_config
+from mmlatent.registry import MODELS
+
+from .contract import SPECS
+
+
+def test_every_model_is_registered() -> None:
+    assert {"mopoe", "mvae", "mmvae-moe"} <= set(MODELS.names())
+
+
+def test_unknown_option_names_it_and_the_valid_ones() -> None:
+    with pytest.raises(ValueError, match=r"'latnet_dim'.*latent_dim"):
+        build_model("mopoe", SPECS, {"latnet_dim": 3})
+
+
+def test_unknown_model_lists_the_choices() -> None:
+    with pytest.raises(ValueError, match="mopoe"):
+        build_model("nope", SPECS)
+
+
+def test_model_config_is_plain_and_round_trips() -> None:
+    model = build_model("mvae", SPECS, {"latent_dim": 3, "hidden_dim": 8})
+    config = model_config(model)
+    assert config["name"] == "mvae" and config["options"]["latent_dim"] == 3
+    assert isinstance(config["specs"]["image"], dict)
+    clone = model_from_config(config)
+    assert clone.config == model.config and clone.specs == model.specs
+    with pytest.raises(ValueError, match="options"):
+        model_from_config({"name": "mvae", "specs": {}})
+
+
+def test_models_latent_and_nn_do_not_import_lightning() -> None:
+    code = (
+        "import sys, mmlatent.models, mmlatent.latent, mmlatent.nn\n"
+        "bad = [m for m in sys.modules if m.split('.')[0] in ('lightning', 'pytorch_lightning', 'lightning_fabric')]\n"
+        "assert not bad, bad\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stderr

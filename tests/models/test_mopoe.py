@@ -1,0 +1,85 @@
+import dataclasses
+
+import pytest
+import torch
+
+from mmlatent.models import build_model
+from mmlatent.models.mopoe import MoPoE, MoPoEConfig, likelihood_weights
+
+from .contract import SPECS, ModelContract, full_mask, make_batch
+
+
+class TestMoPoE(ModelContract):
+    model_name = "mopoe"
+
+
+class TestPoEVariant(ModelContract):
+    model_name = "mvae"
+
+
+class TestMoEVariant(ModelContract):
+    model_name = "mmvae-moe"
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("latent_dim", 0),
+        ("hidden_dim", 0),
+        ("beta", -1.0),
+        ("subsets", "pairs"),
+        ("rescale", "max"),
+        ("obs_scale", 0.0),
+    ],
+)
+def test_config_validation_names_the_field(field: str, value: object) -> None:
+    with pytest.raises(ValueError, match=field):
+        MoPoEConfig(**{field: value})
+
+
+def test_variants_are_mopoe_with_other_subsets() -> None:
+    for name, subsets in [("mopoe", "all"), ("mvae", "full"), ("mmvae-moe", "singletons")]:
+        model = build_model(name, SPECS, {"latent_dim": 2, "hidden_dim": 8})
+        assert isinstance(model, MoPoE) and model.config.subsets == subsets
+        assert model.registry_name == name
+    assert len(build_model("mopoe", SPECS, {"latent_dim": 2, "hidden_dim": 8}).subsets) == 15
+
+
+def test_rescale_weights_by_size() -> None:
+    specs = [SPECS["image"], SPECS["text"]]  # 144 pixels, 6 tokens
+    assert likelihood_weights(specs, "dims") == [1.0, 24.0]
+    assert likelihood_weights(specs, "none") == [1.0, 1.0]
+
+
+def test_beta_argument_overrides_config_and_zero_beta_drops_kl() -> None:
+    torch.manual_seed(0)
+    model = build_model("mopoe", SPECS, {"latent_dim": 4, "hidden_dim": 16, "rescale": "none"})
+    data = make_batch()
+    torch.manual_seed(1)
+    out0 = model.loss(data, full_mask(data), beta=0.0)
+    torch.manual_seed(1)
+    out1 = model.loss(data, full_mask(data), beta=1.0)
+    torch.testing.assert_close(out1.total - out0.total, out1.terms["kl"], rtol=1e-3, atol=1e-3)
+    torch.testing.assert_close(out1.total, -out1.terms["elbo"])  # beta 1, no rescale: the ELBO
+
+
+def test_config_is_a_keyword_only_dataclass_with_documented_defaults() -> None:
+    with pytest.raises(TypeError):
+        MoPoEConfig(20)  # type: ignore[misc]
+    assert {f.name for f in dataclasses.fields(MoPoEConfig)} == {
+        "latent_dim",
+        "hidden_dim",
+        "beta",
+        "subsets",
+        "rescale",
+        "obs_scale",
+    }
+
+
+def test_mismatched_batch_sizes_raise() -> None:
+    model = build_model("mopoe", SPECS, {"latent_dim": 2, "hidden_dim": 8})
+    data = make_batch()
+    mask = full_mask(data)
+    mask["text"] = mask["text"][:3]
+    with pytest.raises(ValueError, match="text"):
+        model.loss(data, mask)

@@ -1,0 +1,96 @@
+import pytest
+import torch
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from mmlatent.nn import DECODERS, ENCODERS, build_decoder, build_encoder
+from mmlatent.types import ModalitySpec
+
+LATENT, HIDDEN = 4, 16
+FAST = settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+def _check_round_trip(spec: ModalitySpec, batch: int = 2) -> None:
+    encoder, decoder = build_encoder(spec, LATENT, HIDDEN), build_decoder(spec, LATENT, HIDDEN)
+    if spec.kind == "text":
+        x = torch.randint(0, spec.vocab_size, (batch, *spec.shape))
+    else:
+        x = torch.rand(batch, *spec.shape)
+    mean, logvar = encoder(x)
+    assert mean.shape == logvar.shape == (batch, LATENT)
+    params = decoder(mean)
+    want = (batch, *spec.shape, spec.vocab_size) if spec.kind == "text" else (batch, *spec.shape)
+    assert params.shape == want
+    assert torch.isfinite(params).all()
+
+
+@pytest.mark.parametrize("shape", [(1, 28, 28), (3, 32, 32), (3, 64, 64), (1, 5, 7), (1, 1, 1)])
+def test_image_networks_common_shapes(shape: tuple[int, ...]) -> None:
+    _check_round_trip(ModalitySpec(name="image", kind="image", shape=shape, likelihood="bernoulli"))
+
+
+@FAST
+@given(st.sampled_from([1, 3]), st.integers(1, 72), st.integers(1, 72))
+def test_image_networks_any_size(channels: int, height: int, width: int) -> None:
+    spec = ModalitySpec(
+        name="image", kind="image", shape=(channels, height, width), likelihood="laplace"
+    )
+    _check_round_trip(spec)
+
+
+@FAST
+@given(st.integers(2, 64), st.integers(2, 128))
+def test_audio_networks_any_log_mel(n_mels: int, frames: int) -> None:
+    _check_round_trip(
+        ModalitySpec(name="audio", kind="audio", shape=(1, n_mels, frames), likelihood="laplace")
+    )
+
+
+@FAST
+@given(st.integers(1, 40), st.integers(2, 100))
+def test_text_networks_any_length_and_vocab(length: int, vocab: int) -> None:
+    spec = ModalitySpec(
+        name="text", kind="text", shape=(length,), likelihood="categorical", vocab_size=vocab
+    )
+    _check_round_trip(spec)
+
+
+@pytest.mark.parametrize("size", [1, 7, 300])
+def test_vector_networks(size: int) -> None:
+    _check_round_trip(ModalitySpec(name="v", kind="vector", shape=(size,), likelihood="gaussian"))
+
+
+def test_every_kind_has_both_networks() -> None:
+    assert set(ENCODERS) == set(DECODERS) == {"image", "audio", "text", "vector"}
+
+
+def test_samples_are_independent_of_each_other() -> None:
+    """No batch statistics: a sample's output must not depend on its batch mates."""
+    spec = ModalitySpec(name="image", kind="image", shape=(1, 12, 12), likelihood="bernoulli")
+    encoder = build_encoder(spec, LATENT, HIDDEN)
+    x = torch.rand(3, 1, 12, 12)
+    alone = encoder(x[:1])[0]
+    with_others = encoder(torch.cat([x[:1], torch.zeros(2, 1, 12, 12)]))[0][:1]
+    torch.testing.assert_close(alone, with_others)
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        ModalitySpec(name="t", kind="text", shape=(4,), likelihood="gaussian", vocab_size=5),
+        ModalitySpec(name="i", kind="image", shape=(1, 4, 4), likelihood="categorical"),
+    ],
+)
+def test_categorical_goes_with_text_only(spec: ModalitySpec) -> None:
+    with pytest.raises(ValueError, match="categorical"):
+        build_encoder(spec, LATENT, HIDDEN)
+
+
+def test_bad_sizes_raise() -> None:
+    spec = ModalitySpec(name="v", kind="vector", shape=(3,), likelihood="gaussian")
+    with pytest.raises(ValueError, match="latent_dim"):
+        build_decoder(spec, 0, HIDDEN)
+    with pytest.raises(ValueError, match=r"\(C, H, W\)"):
+        build_encoder(
+            ModalitySpec(name="i", kind="image", shape=(8, 8), likelihood="bernoulli"), 2, 4
+        )
