@@ -5,7 +5,16 @@ from mmlatent.types import Batch, ModalitySpec
 
 __version__ = "0.1.0"
 
-__all__ = ["DATASETS", "MODALITIES", "MODELS", "SAMPLERS", "Batch", "ModalitySpec", "__version__", "load_run"]
+__all__ = [
+    "DATASETS",
+    "MODALITIES",
+    "MODELS",
+    "SAMPLERS",
+    "Batch",
+    "ModalitySpec",
+    "__version__",
+    "load_run",
+]
 
 
 def load_run(path):

@@ -20,7 +20,13 @@ from mmlatent.registry import DATASETS, MODELS, SAMPLERS
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    # Lightning has its own handlers; ours only add mmlatent's messages, without duplicating theirs.
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    package_log = logging.getLogger("mmlatent")
+    package_log.setLevel(logging.INFO)
+    if not package_log.handlers:
+        package_log.addHandler(handler)
     try:
         return int(args.handler(args) or 0)
     except (ValueError, FileNotFoundError, KeyError) as err:
@@ -244,7 +250,7 @@ def cmd_data_check(args: argparse.Namespace) -> int:
 
     report = check_manifest(args.path)
     print(report.to_text())
-    return 1 if report.problems else 0
+    return 0 if report.ok else 1
 
 
 def _flatten(d: dict[str, Any], prefix: str = "") -> list[tuple[str, Any]]:

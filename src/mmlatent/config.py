@@ -17,6 +17,8 @@ import yaml
 
 from mmlatent import __version__
 
+LR_SCHEDULES = ("constant", "cosine")
+
 
 class ConfigError(ValueError):
     """A config field is unknown or has a bad value; the message names the field's path."""
@@ -52,6 +54,9 @@ class TrainConfig:
     """Upper bound on epochs; early stopping usually ends sooner."""
     lr: float = 1e-3
     """Adam learning rate."""
+    lr_schedule: str = "cosine"
+    """``cosine`` anneals the learning rate to 0 over ``max_epochs`` (steadier final weights);
+    ``constant`` keeps it."""
     weight_decay: float = 0.0
     """L2 penalty (classic, coupled: added to the gradient by Adam)."""
     l1: float = 0.0
@@ -80,6 +85,12 @@ class TrainConfig:
     def __post_init__(self) -> None:
         _require(self.max_epochs >= 1, "train.max_epochs", "must be >= 1", self.max_epochs)
         _require(self.lr > 0, "train.lr", "must be > 0", self.lr)
+        _require(
+            self.lr_schedule in LR_SCHEDULES,
+            "train.lr_schedule",
+            f"must be one of {LR_SCHEDULES}",
+            self.lr_schedule,
+        )
         _require(self.weight_decay >= 0, "train.weight_decay", "must be >= 0", self.weight_decay)
         _require(self.l1 >= 0, "train.l1", "must be >= 0", self.l1)
         _require(
@@ -182,7 +193,7 @@ def _build(cls: type, d: Any, prefix: str) -> Any:
     kwargs = {}
     for name, value in d.items():
         hint = hints[name]
-        if dataclasses.is_dataclass(hint):
+        if isinstance(hint, type) and dataclasses.is_dataclass(hint):
             kwargs[name] = _build(hint, value, f"{prefix}{name}.")
         else:
             kwargs[name] = _check_type(value, hint, f"{prefix}{name}")

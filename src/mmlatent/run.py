@@ -10,7 +10,7 @@ Loading reads only YAML, JSON and safetensors: no pickled code is ever executed.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -77,7 +77,7 @@ class Run:
         return cls(path=path, config=config, model=model, modalities=modalities)
 
     # --- generation from raw inputs --------------------------------------------------------------
-    def preprocess(self, given: dict[str, Sequence[Any]]) -> dict[str, Tensor]:
+    def preprocess(self, given: Mapping[str, Sequence[Any]]) -> dict[str, Tensor]:
         """Raw inputs (strings, image arrays, waveforms) -> stacked tensors on the model's device."""
         device = next(self.model.parameters()).device
         out = {}
@@ -93,7 +93,7 @@ class Run:
     def generate(
         self,
         *,
-        given: dict[str, Sequence[Any]] | None = None,
+        given: Mapping[str, Sequence[Any]] | None = None,
         targets: Sequence[str] | None = None,
         n: int | None = None,
         latent: Tensor | None = None,

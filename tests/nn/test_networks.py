@@ -94,3 +94,22 @@ def test_bad_sizes_raise() -> None:
         build_encoder(
             ModalitySpec(name="i", kind="image", shape=(8, 8), likelihood="bernoulli"), 2, 4
         )
+
+
+def test_text_decoder_is_causal_and_greedy_decoding_follows_its_own_argmax():
+    import torch
+
+    from mmlatent.nn.text import TextDecoder
+
+    torch.manual_seed(0)
+    decoder = TextDecoder(length=7, vocab_size=11, latent_dim=3, hidden_dim=8)
+    z = torch.randn(4, 3)
+    tokens = torch.randint(0, 11, (4, 7))
+    changed = tokens.clone()
+    changed[:, 4:] = (changed[:, 4:] + 1) % 11  # alter positions 4.. only
+    a, b = decoder(z, tokens), decoder(z, changed)
+    assert torch.allclose(a[:, :5], b[:, :5])  # position t sees tokens < t only
+    assert not torch.allclose(a[:, 5:], b[:, 5:])
+    greedy = decoder(z)  # (B, L, V), each step fed the previous argmax
+    ids = greedy.argmax(-1)
+    assert torch.allclose(decoder(z, ids), greedy, atol=1e-5)

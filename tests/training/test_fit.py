@@ -31,6 +31,15 @@ def test_fit_writes_a_complete_run_directory(tiny_run):
     assert any(p.name.startswith("best") for p in (tiny_run.path / "checkpoints").iterdir())
 
 
+def test_cosine_schedule_lowers_the_logged_learning_rate(tiny_run):
+    import csv
+
+    with (tiny_run.path / "logs" / "metrics.csv").open() as f:
+        rates = [float(row["lr-Adam"]) for row in csv.DictReader(f) if row.get("lr-Adam")]
+    assert rates[0] == pytest.approx(tiny_run.config.train.lr)
+    assert rates[-1] < rates[0]
+
+
 def test_reloaded_run_generates_identically_for_a_seed(tiny_run):
     again = Run.load(tiny_run.path)
     given = {"text": ["zero one"]}

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import math
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -93,6 +94,7 @@ def train_judges(
     *,
     cache_dir: Path | None = None,
     use_cache: bool = True,
+    modalities: Sequence[str] | None = None,
     seed: int = 0,
     max_epochs: int = 10,
     patience: int = 3,
@@ -104,6 +106,7 @@ def train_judges(
     Returns ``{}`` when the data set has no labels (coherence is then unavailable). Judges are
     cached under ``cache_dir/<data.fingerprint>/`` (default :func:`default_cache_dir`); a data set
     without a fingerprint is never cached, since nothing would tell its judges apart.
+    ``modalities`` limits which judges are built (default: every modality).
     """
     if not data.has_labels:
         return {}
@@ -112,6 +115,8 @@ def train_judges(
     n_classes = _n_classes(data)
     judges: dict[str, Judge] = {}
     for name, modality in data.modalities.items():
+        if modalities is not None and name not in modalities:
+            continue
         rows = {split: labelled_rows(data, name, split) for split in ("train", "val", "test")}
         if len(rows["train"]) == 0:
             continue

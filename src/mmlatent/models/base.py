@@ -48,8 +48,18 @@ class GenerativeModel(nn.Module, ABC):
         """Joint posterior q(z | present modalities) (a ``Gaussian`` from ``mmlatent.latent``)."""
 
     @abstractmethod
-    def decode(self, z: Tensor, targets: Sequence[str] | None = None) -> dict[str, Tensor]:
-        """Likelihood parameters per target: logits (bernoulli, categorical) or means."""
+    def decode(
+        self,
+        z: Tensor,
+        targets: Sequence[str] | None = None,
+        *,
+        inputs: dict[str, Tensor] | None = None,
+    ) -> dict[str, Tensor]:
+        """Likelihood parameters per target: logits (bernoulli, categorical) or means.
+
+        ``inputs`` (observed data) teacher-force autoregressive decoders during training; without
+        them such decoders generate greedily.
+        """
 
     @abstractmethod
     def loss(

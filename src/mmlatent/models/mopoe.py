@@ -173,8 +173,22 @@ class MoPoE(GenerativeModel):
         mean, logvar = self._experts(data, present)
         return product_of_experts(mean, logvar, present)
 
-    def decode(self, z: Tensor, targets: Sequence[str] | None = None) -> dict[str, Tensor]:
-        return {m: self.decoders[m](z) for m in self._targets(targets)}
+    def decode(
+        self,
+        z: Tensor,
+        targets: Sequence[str] | None = None,
+        *,
+        inputs: dict[str, Tensor] | None = None,
+    ) -> dict[str, Tensor]:
+        """Likelihood parameters per target; ``inputs`` teacher-force autoregressive decoders."""
+        out = {}
+        for m in self._targets(targets):
+            decoder = self.decoders[m]
+            if getattr(decoder, "autoregressive", False) and inputs is not None and m in inputs:
+                out[m] = decoder(z, inputs[m])
+            else:
+                out[m] = decoder(z)
+        return out
 
     def loss(
         self, data: dict[str, Tensor], mask: dict[str, Tensor], *, beta: float | None = None
@@ -187,7 +201,10 @@ class MoPoE(GenerativeModel):
         beta = self.config.beta if beta is None else beta
         present = self._present(data, mask)
         mixture = mixture_of_subsets(*self._experts(data, present), present, self.subsets)
-        params = self.decode(mixture.rsample(), [m for m in self.modalities if m in data])
+        observed = {
+            m: _fill_absent(x, present[:, self.modalities.index(m)]) for m, x in data.items()
+        }
+        params = self.decode(mixture.rsample(), list(observed), inputs=observed)
         loglik = self._log_likelihoods(params, data, present)  # (B, M), 0 where absent
         kl = mixture.kl_standard_normal()  # (B,)
         total = (beta * kl - (loglik * self.rec_weights).sum(-1)).mean()

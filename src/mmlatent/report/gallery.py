@@ -46,7 +46,9 @@ class Grid:
 
 def directions(modalities: Sequence[str]) -> list[tuple[tuple[str, ...], str]]:
     """Each single source -> each other modality, then all the others -> each (no duplicates)."""
-    pairs = [((s,), t) for s in modalities for t in modalities if s != t]
+    pairs: list[tuple[tuple[str, ...], str]] = [
+        ((s,), t) for s in modalities for t in modalities if s != t
+    ]
     for t in modalities:
         rest = tuple(m for m in modalities if m != t)
         if len(rest) > 1:

@@ -74,10 +74,11 @@ def latent_figure(
     ax = fig.subplots()
     unknown = labels < 0
     if unknown.any():
-        ax.scatter(*points[unknown].T, s=6, c="lightgrey", label="unlabelled")
+        ax.scatter(points[unknown, 0], points[unknown, 1], s=6, c="lightgrey", label="unlabelled")
     for k in np.unique(labels[~unknown]):
         name = names[k] if names and k < len(names) else str(k)
-        ax.scatter(*points[labels == k].T, s=6, color=_colour(int(k)), label=name)
+        chosen = points[labels == k]  # (n_k, 2)
+        ax.scatter(chosen[:, 0], chosen[:, 1], s=6, color=_colour(int(k)), label=name)
     ax.set_title(f"test-set latent codes ({method})")
     ax.set_xticks([])
     ax.set_yticks([])

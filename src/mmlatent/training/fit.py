@@ -31,6 +31,7 @@ def fit(config: RunConfig, run_dir: str | Path, *, data: MultimodalData | None =
     module = GenerativeModule(
         model,
         lr=config.train.lr,
+        lr_schedule=config.train.lr_schedule,
         weight_decay=config.train.weight_decay,
         l1=config.train.l1,
         beta_warmup_epochs=config.train.beta_warmup_epochs,

@@ -6,6 +6,8 @@ warm-up), penalties (L1), optimiser and logging live in this wrapper.
 
 from __future__ import annotations
 
+from typing import Any
+
 import lightning as L
 import torch
 from torch import Tensor
@@ -30,13 +32,18 @@ class GenerativeModule(L.LightningModule):
         model: GenerativeModel,
         *,
         lr: float = 1e-3,
+        lr_schedule: str = "constant",
         weight_decay: float = 0.0,
         l1: float = 0.0,
         beta_warmup_epochs: int = 0,
     ) -> None:
         super().__init__()
         self.model = model
-        self.save_hyperparameters(ignore=["model"])
+        self.lr, self.lr_schedule, self.weight_decay = lr, lr_schedule, weight_decay
+        self.l1, self.beta_warmup_epochs = l1, beta_warmup_epochs
+        self.save_hyperparameters(
+            ignore=["model"]
+        )  # logged beside the run; the attributes are typed
 
     def forward(self, batch: Batch) -> Tensor:
         return self.model.loss(batch["data"], batch["mask"], beta=self.beta).total
@@ -46,14 +53,14 @@ class GenerativeModule(L.LightningModule):
         """The KL weight now: the model's beta, ramped linearly over the warm-up epochs."""
         target = float(getattr(self.model.config, "beta", 1.0))
         epoch = self.current_epoch if self._trainer is not None else None
-        return kl_weight(target, epoch, self.hparams.beta_warmup_epochs)
+        return kl_weight(target, epoch, self.beta_warmup_epochs)
 
     def _common_step(self, batch: Batch, stage: str) -> Tensor:
         out = self.model.loss(batch["data"], batch["mask"], beta=self.beta)
         loss = out.total
-        if stage == "train" and self.hparams.l1 > 0:
+        if stage == "train" and self.l1 > 0:
             penalty = sum(p.abs().sum() for p in self.model.parameters())
-            loss = loss + self.hparams.l1 * penalty
+            loss = loss + self.l1 * penalty
         batch_size = len(batch["label"])
         on_step = stage == "train"
         self.log(
@@ -85,8 +92,17 @@ class GenerativeModule(L.LightningModule):
     def test_step(self, batch: Batch, batch_idx: int) -> Tensor:
         return self._common_step(batch, "test")
 
-    def configure_optimizers(self) -> torch.optim.Optimizer:
+    def configure_optimizers(self) -> Any:
         # Adam's weight_decay adds wd * w to the gradient: the classic L2 penalty.
-        return torch.optim.Adam(
-            self.model.parameters(), lr=self.hparams.lr, weight_decay=self.hparams.weight_decay
+        optimizer = torch.optim.Adam(
+            self.model.parameters(), lr=self.lr, weight_decay=self.weight_decay
         )
+        if self.lr_schedule == "constant":
+            return optimizer
+        schedule = torch.optim.lr_scheduler.CosineAnnealingLR(
+            optimizer, T_max=self.trainer.max_epochs or 1
+        )
+        return {
+            "optimizer": optimizer,
+            "lr_scheduler": {"scheduler": schedule, "interval": "epoch"},
+        }

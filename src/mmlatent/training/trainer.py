@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import lightning as L
-from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
+from lightning.pytorch.callbacks import EarlyStopping, LearningRateMonitor, ModelCheckpoint
 from lightning.pytorch.loggers import CSVLogger
 
 from mmlatent.config import TrainConfig
@@ -15,7 +15,7 @@ MONITOR = "val/loss"
 
 
 def build_trainer(cfg: TrainConfig, run_dir: Path, *, has_validation: bool = True) -> L.Trainer:
-    callbacks: list[L.Callback] = [NaNGuard()]
+    callbacks: list[L.Callback] = [NaNGuard(), LearningRateMonitor(logging_interval="epoch")]
     checkpoint = ModelCheckpoint(
         dirpath=run_dir / "checkpoints",
         filename="best-{epoch}",
@@ -33,7 +33,7 @@ def build_trainer(cfg: TrainConfig, run_dir: Path, *, has_validation: bool = Tru
         devices=cfg.devices,
         num_nodes=cfg.num_nodes,
         strategy=cfg.strategy,
-        precision=cfg.precision,
+        precision=cfg.precision,  # type: ignore[arg-type]  # Lightning validates it
         gradient_clip_val=cfg.gradient_clip_val,
         limit_train_batches=cfg.limit_train_batches,
         callbacks=callbacks,

@@ -1,0 +1,158 @@
+"""The command line end to end on a tiny user manifest: fit -> generate -> sample -> evaluate -> report."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+from PIL import Image
+
+from mmlatent.cli import main
+
+SHAPES = ["square", "cross"]
+TINY = [
+    "train.max_epochs=2",
+    "train.progress_bar=false",
+    "data.batch_size=8",
+    "model.options={latent_dim: 4, hidden_dim: 16}",
+    "eval.judge_epochs=2",
+    "eval.n_unconditional=16",
+    "eval.audio_roundtrip_limit=4",
+]
+
+
+def write_manifest(folder: Path, n: int = 32) -> Path:
+    """Two classes: a bright square or a cross, a low or high tone, a caption; some rows lack audio."""
+    (folder / "img").mkdir()
+    (folder / "wav").mkdir()
+    rng = np.random.default_rng(0)
+    rows = []
+    for i in range(n):
+        label = i % 2
+        pixels = (rng.random((28, 28)) * 40).astype(np.uint8)
+        if label == 0:
+            pixels[8:20, 8:20] = 255
+        else:
+            pixels[13:15, :] = pixels[:, 13:15] = 255
+        Image.fromarray(pixels).save(folder / "img" / f"{i}.png")
+        row = {
+            "image": f"img/{i}.png",
+            "text": f"a {SHAPES[label]} number {i}",
+            "label": SHAPES[label],
+        }
+        if i % 4 != 3:
+            t = np.arange(4000) / 8000
+            tone = 0.5 * np.sin(2 * np.pi * (300 if label == 0 else 1200) * t)
+            sf.write(folder / "wav" / f"{i}.wav", tone, 8000)
+            row["audio"] = f"wav/{i}.wav"
+        rows.append(row)
+    path = folder / "data.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    return path
+
+
+@pytest.fixture(scope="module")
+def fitted(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("manifest")
+    manifest = write_manifest(folder)
+    run = folder / "run"
+    args = ["fit", "--data", "manifest", "--data-option", f"path={manifest}", "--out", str(run)]
+    assert main(args + [x for o in TINY for x in ("--set", o)]) == 0
+    return folder, run
+
+
+def test_fit_writes_a_run(fitted):
+    _, run = fitted
+    assert (run / "model.safetensors").is_file() and (run / "config.yaml").is_file()
+
+
+def test_generate_from_text_and_from_an_image_file(fitted, tmp_path):
+    folder, run = fitted
+    out = tmp_path / "gen"
+    assert (
+        main(
+            [
+                "generate",
+                str(run),
+                "--given",
+                "text=a square",
+                "--targets",
+                "image,audio",
+                "--n",
+                "3",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
+    assert len(list(out.glob("*.png"))) == 3 and len(list(out.glob("*.wav"))) == 3
+    png = Image.open(next(out.glob("*.png")))
+    assert png.size == (28, 28)
+    assert (
+        main(
+            [
+                "generate",
+                str(run),
+                "--given",
+                f"image={folder / 'img' / '0.png'}",
+                "--given",
+                f"audio={folder / 'wav' / '0.wav'}",
+                "--n",
+                "2",
+                "--out",
+                str(out / "b"),
+            ]
+        )
+        == 0
+    )
+    texts = [p.read_text() for p in (out / "b").glob("*.txt")]
+    assert len(texts) == 2
+
+
+def test_sample_writes_every_modality(fitted, tmp_path):
+    _, run = fitted
+    assert main(["sample", str(run), "--n", "4", "--out", str(tmp_path)]) == 0
+    suffixes = sorted(p.suffix for p in tmp_path.iterdir())
+    assert (
+        suffixes.count(".png") == 4 and suffixes.count(".wav") == 4 and suffixes.count(".txt") == 4
+    )
+
+
+def test_evaluate_and_report(fitted):
+    _, run = fitted
+    assert main(["evaluate", str(run)]) == 0
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert "coherence" in json.dumps(metrics)
+    assert main(["report", str(run)]) == 0
+    html = (run / "report.html").read_text()
+    assert "<audio" in html and "data:image/png;base64," in html and "http://" not in html
+
+
+def test_bad_input_is_one_clear_line(fitted, tmp_path, capsys):
+    _, run = fitted
+    assert main(["generate", str(run), "--given", "smell=roses", "--out", str(tmp_path)]) == 2
+    assert "unknown modality" in capsys.readouterr().err
+    assert main(["generate", str(tmp_path / "nowhere"), "--given", "text=x"]) == 2
+    assert "config.yaml" in capsys.readouterr().err
+    assert main(["fit", "--data", "digits", "--set", "train.max_epochs=0"]) == 2
+    assert "train.max_epochs" in capsys.readouterr().err
+
+
+def test_registry_listings(capsys):
+    assert main(["models"]) == 0
+    assert "mopoe" in capsys.readouterr().out
+    assert main(["data", "list"]) == 0
+    out = capsys.readouterr().out
+    assert "digits" in out and "avmnist" in out and "manifest" in out
+
+
+def test_data_check_reports_a_manifest(tmp_path, capsys):
+    manifest = write_manifest(tmp_path, n=8)
+    assert main(["data", "check", str(manifest)]) == 0
+    assert "8" in capsys.readouterr().out
+    manifest.write_text(manifest.read_text() + '{"image": "../outside.png"}\n')
+    assert main(["data", "check", str(manifest)]) == 1
