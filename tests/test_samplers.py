@@ -45,3 +45,9 @@ def test_bad_codes_are_refused():
         build_sampler("prior").fit(torch.zeros(5))
     with pytest.raises(ValueError, match="unknown sampler"):
         build_sampler("nope")
+
+
+def test_gmm_on_fewer_codes_than_components_uses_fewer_components():
+    codes, _ = clustered_codes(n_per=2)  # 6 codes
+    z = build_sampler("gmm", n_components=10).fit(codes).sample(5)
+    assert z.shape == (5, 2) and torch.isfinite(z).all()

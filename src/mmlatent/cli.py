@@ -10,6 +10,7 @@ import argparse
 import logging
 import sys
 import time
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -23,13 +24,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     # Lightning has its own handlers; ours only add mmlatent's messages, without duplicating theirs.
     handler = logging.StreamHandler()
     handler.setFormatter(logging.Formatter("%(message)s"))
+    # A deprecation inside Lightning itself, printed on every fit; nothing a user can act on.
+    warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\).*")
     package_log = logging.getLogger("mmlatent")
     package_log.setLevel(logging.INFO)
     if not package_log.handlers:
         package_log.addHandler(handler)
     try:
         return int(args.handler(args) or 0)
-    except (ValueError, FileNotFoundError, KeyError) as err:
+    except (ValueError, FileNotFoundError, FileExistsError, KeyError) as err:
         # Bad input of any kind (config, data, run dir): one clear line, no traceback.
         print(f"mmlatent {args.command}: error: {err}", file=sys.stderr)
         return 2

@@ -30,7 +30,7 @@ class DataConfig:
     """Registered data set (``mmlatent data list`` shows them)."""
     options: dict[str, Any] = field(default_factory=dict)
     """Keyword options of the data set, e.g. ``{"path": "my/manifest.jsonl"}``."""
-    batch_size: int = 128
+    batch_size: int = 64
     """Samples per optimisation step (per device under DDP)."""
     num_workers: int = 0
     """DataLoader workers; tensors are in memory, so 0 is usually fastest."""
@@ -52,8 +52,8 @@ class ModelConfig:
 class TrainConfig:
     max_epochs: int = 30
     """Upper bound on epochs; early stopping usually ends sooner."""
-    lr: float = 1e-3
-    """Adam learning rate."""
+    lr: float = 2e-3
+    """Adam learning rate (the peak, with a schedule)."""
     lr_schedule: str = "cosine"
     """``cosine`` anneals the learning rate to 0 over ``max_epochs`` (steadier final weights);
     ``constant`` keeps it."""
@@ -104,7 +104,7 @@ class TrainConfig:
 
 @dataclass(kw_only=True)
 class EvalConfig:
-    sampler: str = "prior"
+    sampler: str = "gmm"
     """Latent sampler for unconditional generation (``prior``, ``gmm``, ...)."""
     sampler_options: dict[str, Any] = field(default_factory=dict)
     """Options of the sampler, e.g. ``{"n_components": 10}``."""
@@ -112,7 +112,7 @@ class EvalConfig:
     """Unconditional samples scored for joint coherence."""
     audio_roundtrip_limit: int = 200
     """Test samples whose generated audio is also judged after Griffin-Lim (slow)."""
-    judge_epochs: int = 10
+    judge_epochs: int = 20
     """Upper bound on judge training epochs (judges are cached per data set)."""
 
     def __post_init__(self) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
+import shutil
 import time
 from pathlib import Path
 from typing import Any
@@ -120,7 +121,7 @@ def sample_run(
     return run.write_outputs(outputs, out_dir)
 
 
-DEMO_OVERRIDES = ["train.max_epochs=15", "train.patience=3", "eval.n_unconditional=500"]
+DEMO_OVERRIDES = ["train.max_epochs=20", "eval.n_unconditional=500"]
 
 
 def demo(out_dir: Path, overrides: list[str] | None = None) -> Path:
@@ -128,6 +129,8 @@ def demo(out_dir: Path, overrides: list[str] | None = None) -> Path:
     from mmlatent.training.fit import fit
 
     config = RunConfig().with_overrides(DEMO_OVERRIDES + list(overrides or []))
+    if (out_dir / "config.yaml").is_file():  # the previous demo's run: `make demo` starts afresh
+        shutil.rmtree(out_dir)
     data = load_dataset(config.data.name, **config.data.options)
     run = fit(config, out_dir, data=data)
     sample_run(

@@ -69,10 +69,12 @@ def test_predict_checks_the_shape(learnable: MultimodalData) -> None:
 
 @pytest.mark.slow
 def test_judges_on_real_digits(tmp_path: Path) -> None:
-    """The embedded digits set: stated accuracies from the brief (text >= 0.99, audio >= 0.9)."""
+    """The embedded digits set, stated accuracies: image >= 0.94 (measured 0.954-0.970 over
+    seeds), text >= 0.99, audio >= 0.9 (measured 1.0: one speaker)."""
     from mmlatent.data.datasets import load_dataset
 
     data = load_dataset("digits")
-    judges = train_judges(data, cache_dir=tmp_path, modalities=["text", "audio"])
+    judges = train_judges(data, cache_dir=tmp_path)
+    assert judges["image"].accuracy >= 0.94
     assert judges["text"].accuracy >= 0.99
     assert judges["audio"].accuracy >= 0.9

@@ -67,6 +67,11 @@ def test_same_seed_same_weights(tiny_data, tmp_path):
         assert torch.equal(p, q), name
 
 
+def test_fit_refuses_to_overwrite_a_run(tiny_run, tiny_data):
+    with pytest.raises(FileExistsError, match="already holds a run"):
+        fit(tiny_run.config, tiny_run.path, data=tiny_data)
+
+
 def test_missing_run_files_are_named(tmp_path):
     with pytest.raises(RunError, match=r"config\.yaml"):
         Run.load(tmp_path)

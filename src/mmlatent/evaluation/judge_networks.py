@@ -44,26 +44,30 @@ def build_judge_network(spec: ModalitySpec, n_classes: int) -> nn.Module:
 
 def _conv_block(c_in: int, c_out: int, kernel: int = 3) -> nn.Sequential:
     # stride 2 instead of pooling: a quarter of the positions to compute at the next layer, which
-    # is what keeps a judge's training to seconds on a laptop CPU
-    return nn.Sequential(
-        nn.Conv2d(c_in, c_out, kernel, stride=2, padding=kernel // 2),
-        nn.BatchNorm2d(c_out),
-        nn.ReLU(),
-    )
+    # is what keeps a judge's training to seconds on a laptop CPU. No BatchNorm in any judge: its
+    # running statistics come from real data, and generated samples (smoother, lower contrast)
+    # would be judged through statistics that are not theirs. With BatchNorm, the digits image
+    # judge read blurry generated fives as eights (text->image coherence 0.85 against 0.98).
+    return nn.Sequential(nn.Conv2d(c_in, c_out, kernel, stride=2, padding=kernel // 2), nn.ReLU())
 
 
 @judge_network("image")
 def image_cnn(spec: ModalitySpec, n_classes: int) -> nn.Module:
-    """Three strided conv blocks and a linear head (~97% on 4,000 MNIST digits in seconds)."""
+    """Two conv + max-pool stages and an MLP head (~97% on 4,000 MNIST digits, no BatchNorm)."""
     channels = spec.shape[0]
     return nn.Sequential(
-        _conv_block(channels, 16, kernel=5),  # (B, 16, H/2, W/2)
-        _conv_block(16, 32),  # (B, 32, H/4, W/4)
-        _conv_block(32, 64),  # (B, 64, H/8, W/8)
-        nn.AdaptiveAvgPool2d(2),  # (B, 64, 2, 2) whatever the image size
+        nn.Conv2d(channels, 32, 3, padding=1),
+        nn.ReLU(),
+        nn.MaxPool2d(2),  # (B, 32, H/2, W/2)
+        nn.Conv2d(32, 64, 3, padding=1),
+        nn.ReLU(),
+        nn.MaxPool2d(2),  # (B, 64, H/4, W/4)
+        nn.AdaptiveAvgPool2d(4),  # (B, 64, 4, 4) whatever the image size
         nn.Flatten(),
-        nn.Dropout(0.2),
-        nn.Linear(64 * 2 * 2, n_classes),
+        nn.Linear(64 * 4 * 4, 128),
+        nn.ReLU(),
+        nn.Dropout(0.3),
+        nn.Linear(128, n_classes),
     )
 
 

@@ -24,7 +24,7 @@ from mmlatent.data.datasets.base import MultimodalData
 from mmlatent.evaluation.judge_networks import build_judge_network
 from mmlatent.types import ModalitySpec
 
-JUDGE_FORMAT_VERSION = 1
+JUDGE_FORMAT_VERSION = 2
 """Bump when networks or training change, so that stale cached judges are retrained."""
 
 
@@ -96,7 +96,7 @@ def train_judges(
     use_cache: bool = True,
     modalities: Sequence[str] | None = None,
     seed: int = 0,
-    max_epochs: int = 10,
+    max_epochs: int = 20,
     patience: int = 3,
     batch_size: int = 128,
     lr: float = 2e-3,

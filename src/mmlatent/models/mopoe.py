@@ -48,7 +48,7 @@ def _require(ok: bool, field: str, why: str, value: object) -> None:
 
 @dataclass(kw_only=True)
 class MoPoEConfig:
-    latent_dim: int = 20
+    latent_dim: int = 32
     """Size of the shared latent space."""
     hidden_dim: int = 128
     """Width of every encoder and decoder (conv channels scale with it)."""

@@ -6,6 +6,8 @@ gives more coherent unconditional samples (Ghosh et al., ICLR 2020, section 4).
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 import torch
 from sklearn.mixture import GaussianMixture
@@ -13,6 +15,8 @@ from torch import Tensor
 
 from mmlatent.registry import register_sampler
 from mmlatent.samplers.base import LatentSampler
+
+log = logging.getLogger(__name__)
 
 
 @register_sampler("gmm")
@@ -33,9 +37,12 @@ class GaussianMixtureSampler(LatentSampler):
 
     def _fit(self, codes: Tensor) -> None:
         if len(codes) < self.mixture.n_components:
-            raise ValueError(
-                f"{len(codes)} codes cannot fit {self.mixture.n_components} mixture components"
-            )
+            # A small data set (a user's manifest) still gets a sampler, with fewer components.
+            log.warning(
+                "only %d codes: fitting %d mixture components instead of %d",
+                len(codes), len(codes), self.mixture.n_components,
+            )  # fmt: skip
+            self.mixture.set_params(n_components=len(codes))
         self.mixture.fit(codes.numpy())
 
     def sample(self, n: int, *, generator: torch.Generator | None = None) -> Tensor:

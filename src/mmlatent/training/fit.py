@@ -13,7 +13,7 @@ from mmlatent.data.datamodule import MultimodalDataModule
 from mmlatent.data.datasets import load_dataset
 from mmlatent.data.datasets.base import MultimodalData
 from mmlatent.models import build_model
-from mmlatent.run import Run
+from mmlatent.run import CONFIG_FILE, Run
 from mmlatent.training.module import GenerativeModule
 from mmlatent.training.trainer import build_trainer
 
@@ -23,6 +23,10 @@ log = logging.getLogger(__name__)
 def fit(config: RunConfig, run_dir: str | Path, *, data: MultimodalData | None = None) -> Run:
     """Train ``config`` into ``run_dir`` and return the loaded run (best validation weights)."""
     run_dir = Path(run_dir)
+    if (run_dir / CONFIG_FILE).exists():
+        raise FileExistsError(
+            f"{run_dir} already holds a run; choose another --out, or delete it to train again"
+        )
     L.seed_everything(config.seed, workers=True, verbose=False)
     if data is None:
         data = load_dataset(config.data.name, **config.data.options)
