@@ -98,6 +98,8 @@ def report_run(run: Run, *, data: MultimodalData | None = None, n_examples: int 
     data = data or load_run_data(run)
     metrics = run.metrics() or evaluate_run(run, data=data)
     history = run.path / "logs" / "metrics.csv"
+    sampler = fit_sampler(run, data)
+    generator = torch.Generator().manual_seed(run.config.seed)
     return write_report(
         model=run.model,
         data=data,
@@ -106,6 +108,8 @@ def report_run(run: Run, *, data: MultimodalData | None = None, n_examples: int 
         history_csv=history if history.is_file() else None,
         n_examples=n_examples,
         seed=run.config.seed,
+        latent_sampler=lambda n: sampler.sample(n, generator=generator),
+        sampler_name=run.config.eval.sampler,
     )
 
 

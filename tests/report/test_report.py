@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
-from evaluation_fakes import OracleModel, make_data, oracle_judges
+from evaluation_fakes import N_CLASSES, OracleModel, make_data, oracle_judges
 from PIL import Image
 
 from mmlatent.evaluation import evaluate
@@ -109,3 +109,25 @@ def test_loss_columns_skip_empty_rows(tmp_path: Path) -> None:
     assert set(curves) == {"train/loss", "val/loss"}
     x, y = curves["val/loss"]
     assert x.tolist() == [4, 9] and y.tolist() == pytest.approx([0.3, 0.15])
+
+
+def test_unconditional_samples_come_from_the_given_sampler(tmp_path: Path) -> None:
+    import torch
+
+    data = make_data(n=80)
+    model = OracleModel(data.specs)
+    metrics = evaluate(model, data, oracle_judges(), n_unconditional=10).to_dict()
+    metrics["joint_coherence_by_sampler"] = {"prior": 0.25, "gmm": 0.75}
+    asked: list[int] = []
+
+    def sampler(n: int) -> torch.Tensor:
+        asked.append(n)
+        return torch.eye(N_CLASSES)[torch.zeros(n, dtype=torch.long)]  # every code: class 0
+
+    html = write_report(
+        model=model, data=data, metrics=metrics, out_dir=tmp_path, n_examples=3,
+        latent_sampler=sampler, sampler_name="gmm",
+    ).read_text()  # fmt: skip
+    assert asked == [3]
+    assert "drawn from the gmm sampler" in html
+    assert "10 prior samples" in html and "0.250" in html and "10 gmm samples" in html

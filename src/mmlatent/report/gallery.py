@@ -6,7 +6,7 @@ samples are rendered once and shared by every grid (Griffin-Lim is the slow part
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import torch
@@ -99,10 +99,19 @@ def cross_modal_grids(
     return grids
 
 
-def unconditional_samples(model: GenerativeModel, data: MultimodalData, n: int) -> Grid:
-    """``n`` prior samples, every modality of each side by side."""
+def unconditional_samples(
+    model: GenerativeModel,
+    data: MultimodalData,
+    n: int,
+    *,
+    latent_sampler: Callable[[int], Tensor] | None = None,
+) -> Grid:
+    """``n`` unconditional samples (prior, or ``latent_sampler``), every modality side by side."""
     names = [m for m in model.modalities if m in data.modalities]
-    out = model.generate(n, targets=names)
+    if latent_sampler is None:
+        out = model.generate(n, targets=names)
+    else:
+        out = model.generate(latent=latent_sampler(n).to(model_device(model)), targets=names)
     items = {m: render(data.modalities[m], out[m]) for m in names}
     examples = [Example(f"sample {i + 1}", [], [items[m][i] for m in names], []) for i in range(n)]
     return Grid("unconditional samples", "unconditional", [], names, examples)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import datetime
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import jinja2
+from torch import Tensor
 
 from mmlatent.data.datasets.base import MultimodalData
 from mmlatent.evaluation.runtime import inference
@@ -27,16 +29,24 @@ def write_report(
     n_examples: int = 8,
     seed: int = 0,
     latent_points: int = 1000,
+    latent_sampler: Callable[[int], Tensor] | None = None,
+    sampler_name: str = "prior",
 ) -> Path:
     """Render ``out_dir/report.html`` and return its path.
 
     ``metrics`` is ``EvaluationResult.to_dict()`` (further keys are listed as they come);
-    ``history_csv`` is Lightning's ``metrics.csv``; ``latent_points`` caps the t-SNE map.
+    ``history_csv`` is Lightning's ``metrics.csv``; ``latent_points`` caps the t-SNE map;
+    ``latent_sampler(n) -> z`` (named ``sampler_name``) draws the unconditional samples, the
+    prior when None.
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     with inference(model, seed):
         context = _context(model, data, metrics, history_csv, n_examples, seed, latent_points)
+        context["unconditional"] = gallery.unconditional_samples(
+            model, data, n_examples, latent_sampler=latent_sampler
+        )
+        context["sampler_name"] = sampler_name if latent_sampler is not None else "prior"
     path = out_dir / "report.html"
     path.write_text(_template().render(**context), encoding="utf-8")
     return path
@@ -67,7 +77,6 @@ def _context(
         "reconstruction_rows": reconstruction_rows(metrics),
         "other_rows": other_rows(metrics),
         "grids": gallery.cross_modal_grids(model, data, rows, real) if real else [],
-        "unconditional": gallery.unconditional_samples(model, data, n_examples),
         "reconstructions": gallery.reconstructions(model, data, rows, real) if real else None,
         "loss_curves": _loss_curves(history_csv),
         "latent_map": _latent_map(model, data, latent_points, seed),

@@ -11,7 +11,14 @@ from typing import Any
 
 from mmlatent.evaluation.coherence import ROUNDTRIP_SUFFIX
 
-KNOWN = {"coherence", "judge_accuracy", "reconstruction", "joint_coherence", "notes"}
+KNOWN = {
+    "coherence",
+    "judge_accuracy",
+    "reconstruction",
+    "joint_coherence",
+    "joint_coherence_by_sampler",
+    "notes",
+}
 
 
 @dataclass
@@ -36,11 +43,12 @@ def coherence_rows(metrics: dict[str, Any]) -> list[Row]:
     for key, value in (metrics.get("coherence") or {}).items():
         target = key.split("->")[-1].removesuffix(ROUNDTRIP_SUFFIX)
         rows.append(Row(key.replace("->", " → "), fmt(value), fmt(judges.get(target))))
-    if metrics.get("joint_coherence") is not None:
-        n = metrics.get("n_unconditional")
-        rows.append(
-            Row(f"joint (all modalities agree, {n} prior samples)", fmt(metrics["joint_coherence"]))
-        )
+    n = metrics.get("n_unconditional")
+    by_sampler = metrics.get("joint_coherence_by_sampler") or {}
+    if not by_sampler and metrics.get("joint_coherence") is not None:
+        by_sampler = {metrics.get("sampler") or "prior": metrics["joint_coherence"]}
+    for sampler, value in by_sampler.items():
+        rows.append(Row(f"joint (all modalities agree, {n} {sampler} samples)", fmt(value)))
     return rows
 
 
