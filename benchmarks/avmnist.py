@@ -102,10 +102,9 @@ def main() -> None:
 
 
 def _fit_wall_seconds(run_dir: Path) -> float:
-    """From the config (written as training starts) to the saved weights (written at its end)."""
-    return (run_dir / "model.safetensors").stat().st_mtime - (
-        run_dir / "config.yaml"
-    ).stat().st_mtime
+    """From Lightning's hparams.yaml (written as training starts) to the saved weights (its end)."""
+    start = (run_dir / "logs" / "hparams.yaml").stat().st_mtime
+    return (run_dir / "model.safetensors").stat().st_mtime - start
 
 
 def _epochs_trained(history: Path) -> int:

@@ -20,6 +20,7 @@ from pathlib import Path
 import lightning as L
 import torch
 
+from mmlatent.config import DataConfig
 from mmlatent.data.datamodule import MultimodalDataModule
 from mmlatent.data.datasets import load_dataset
 from mmlatent.models import build_model
@@ -67,7 +68,7 @@ def bare_epoch(model, optimizer, loader) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--batch-size", type=int, default=128)
+    parser.add_argument("--batch-size", type=int, default=DataConfig().batch_size)
     args = parser.parse_args()
 
     torch.manual_seed(0)
