@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +41,8 @@ class Run:
     config: RunConfig
     model: GenerativeModel
     modalities: dict[str, Modality]
+    samplers: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    """Latent samplers fitted to this run's codes, by name and options (see workflows.fit_sampler)."""
 
     # --- saving and loading --------------------------------------------------------------------
     def save_metadata(self) -> None:

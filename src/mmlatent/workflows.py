@@ -28,24 +28,30 @@ def load_run_data(run: Run) -> MultimodalData:
     return load_dataset(run.config.data.name, **run.config.data.options)
 
 
-@torch.no_grad()
 def fit_sampler(
     run: Run, data: MultimodalData, name: str | None = None, **options: Any
 ) -> LatentSampler:
-    """Fit a latent sampler to the posterior means of the training split."""
+    """Fit a latent sampler to the posterior means of the training split (once per run)."""
     name = name or run.config.eval.sampler
     options = options or dict(run.config.eval.sampler_options)
     if name == "gmm":
         options.setdefault("seed", run.config.seed)
+    key = f"{name}:{json.dumps(options, sort_keys=True, default=str)}"
+    if key not in run.samplers:
+        run.samplers[key] = build_sampler(name, **options).fit(_train_codes(run, data))
+    return run.samplers[key]
+
+
+@torch.no_grad()
+def _train_codes(run: Run, data: MultimodalData) -> torch.Tensor:
     batch = data.split_batch("train")
     run.model.eval()
-    codes = torch.cat(
+    return torch.cat(
         [
             run.model.embed(_rows(batch["data"], i, 1024), _rows(batch["mask"], i, 1024))
             for i in range(0, len(batch["label"]), 1024)
         ]
-    )
-    return build_sampler(name, **options).fit(codes)
+    )  # (N_train, D)
 
 
 def evaluate_run(
@@ -114,12 +120,18 @@ def report_run(run: Run, *, data: MultimodalData | None = None, n_examples: int 
 
 
 def sample_run(
-    run: Run, *, n: int, out_dir: Path, sampler: str | None = None, seed: int = 0
+    run: Run,
+    *,
+    n: int,
+    out_dir: Path,
+    sampler: str | None = None,
+    seed: int = 0,
+    data: MultimodalData | None = None,
 ) -> list[Path]:
     """Unconditional samples of every modality together, written as files."""
     latent = None
     if sampler and sampler != "prior":
-        fitted = fit_sampler(run, load_run_data(run), sampler)
+        fitted = fit_sampler(run, data or load_run_data(run), sampler)
         latent = fitted.sample(n, generator=torch.Generator().manual_seed(seed))
     outputs = run.generate(n=n, latent=latent, seed=seed)
     return run.write_outputs(outputs, out_dir)
@@ -142,9 +154,8 @@ def demo(out_dir: Path, overrides: list[str] | None = None) -> Path:
         shutil.rmtree(out_dir)
     data = load_dataset(config.data.name, **config.data.options)
     run = fit(config, out_dir, data=data)
-    sample_run(
-        run, n=16, out_dir=out_dir / "samples", sampler=config.eval.sampler, seed=config.seed
-    )
+    samples = out_dir / "samples"
+    sample_run(run, n=16, out_dir=samples, sampler=config.eval.sampler, seed=config.seed, data=data)
     evaluate_run(run, data=data)
     return report_run(run, data=data)
 
