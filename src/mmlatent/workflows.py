@@ -9,6 +9,7 @@ import json
 import logging
 import shutil
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +43,15 @@ def fit_sampler(
     return run.samplers[key]
 
 
+def seeded_draws(
+    run: Run, data: MultimodalData, name: str | None = None, seed: int | None = None
+) -> Callable[[int], torch.Tensor]:
+    """``draw(n) -> z`` from the run's fitted sampler, reproducible from ``seed`` (the run's)."""
+    sampler = fit_sampler(run, data, name)
+    generator = torch.Generator().manual_seed(run.config.seed if seed is None else seed)
+    return lambda n: sampler.sample(n, generator=generator)
+
+
 @torch.no_grad()
 def _train_codes(run: Run, data: MultimodalData) -> torch.Tensor:
     batch = data.split_batch("train")
@@ -66,14 +76,12 @@ def evaluate_run(
     judges = train_judges(
         data, cache_dir=cache_dir, seed=run.config.seed, max_epochs=cfg.judge_epochs
     )
-    sampler = fit_sampler(run, data)
-    generator = torch.Generator().manual_seed(run.config.seed)
     result = evaluate(
         run.model,
         data,
         judges,
         n_unconditional=cfg.n_unconditional,
-        latent_sampler=lambda n: sampler.sample(n, generator=generator),
+        latent_sampler=seeded_draws(run, data),
         seed=run.config.seed,
         audio_roundtrip_limit=cfg.audio_roundtrip_limit,
     )
@@ -104,8 +112,6 @@ def report_run(run: Run, *, data: MultimodalData | None = None, n_examples: int 
     data = data or load_run_data(run)
     metrics = run.metrics() or evaluate_run(run, data=data)
     history = run.path / "logs" / "metrics.csv"
-    sampler = fit_sampler(run, data)
-    generator = torch.Generator().manual_seed(run.config.seed)
     return write_report(
         model=run.model,
         data=data,
@@ -114,7 +120,7 @@ def report_run(run: Run, *, data: MultimodalData | None = None, n_examples: int 
         history_csv=history if history.is_file() else None,
         n_examples=n_examples,
         seed=run.config.seed,
-        latent_sampler=lambda n: sampler.sample(n, generator=generator),
+        latent_sampler=seeded_draws(run, data),
         sampler_name=run.config.eval.sampler,
     )
 
@@ -131,8 +137,7 @@ def sample_run(
     """Unconditional samples of every modality together, written as files."""
     latent = None
     if sampler and sampler != "prior":
-        fitted = fit_sampler(run, data or load_run_data(run), sampler)
-        latent = fitted.sample(n, generator=torch.Generator().manual_seed(seed))
+        latent = seeded_draws(run, data or load_run_data(run), sampler, seed)(n)
     outputs = run.generate(n=n, latent=latent, seed=seed)
     return run.write_outputs(outputs, out_dir)
 

@@ -41,9 +41,8 @@ class GenerativeModule(L.LightningModule):
         self.model = model
         self.lr, self.lr_schedule, self.weight_decay = lr, lr_schedule, weight_decay
         self.l1, self.beta_warmup_epochs = l1, beta_warmup_epochs
-        self.save_hyperparameters(
-            ignore=["model"]
-        )  # logged beside the run; the attributes are typed
+        # Logged beside the run (hparams.yaml); the typed attributes above are what the code reads.
+        self.save_hyperparameters(ignore=["model"])
 
     def forward(self, batch: Batch) -> Tensor:
         return self.model.loss(batch["data"], batch["mask"], beta=self.beta).total
