@@ -1,4 +1,4 @@
-"""Lightning's overhead: one MoPoE training epoch through GenerativeModule vs a bare PyTorch loop.
+"""Lightning's overhead: one MoPoE training epoch through its training system vs a bare PyTorch loop.
 
 Same model architecture and initial weights, same in-memory data and batch size, one process,
 interleaved repetitions (so drift in machine load hits both alike). Reports medians and the ratio
@@ -20,11 +20,11 @@ from pathlib import Path
 import lightning as L
 import torch
 
-from mmlatent.config import DataConfig
+from mmlatent.config import DataConfig, TrainConfig
 from mmlatent.data.datamodule import MultimodalDataModule
 from mmlatent.data.datasets import load_dataset
 from mmlatent.models import build_model
-from mmlatent.training.module import GenerativeModule
+from mmlatent.training.systems import build_system
 
 RESULTS = Path(__file__).parent / "results" / "speed.json"
 
@@ -50,7 +50,7 @@ def lightning_epoch(model, datamodule) -> float:
         limit_val_batches=0,
         callbacks=[timer],
     )
-    trainer.fit(GenerativeModule(model), datamodule=datamodule)
+    trainer.fit(build_system(model, TrainConfig(lr_schedule="constant")), datamodule=datamodule)
     return timer.seconds
 
 

@@ -34,10 +34,16 @@ class DataConfig:
     """Samples per optimisation step (per device under DDP)."""
     num_workers: int = 0
     """DataLoader workers; tensors are in memory, so 0 is usually fastest."""
+    missing: dict[str, float] = field(default_factory=dict)
+    """Fraction of training rows from which each named modality is dropped, completely at
+    random and seeded (``{"audio": 0.5}``): training on incomplete data."""
 
     def __post_init__(self) -> None:
         _require(self.batch_size >= 1, "data.batch_size", "must be >= 1", self.batch_size)
         _require(self.num_workers >= 0, "data.num_workers", "must be >= 0", self.num_workers)
+        for modality, rate in self.missing.items():
+            ok = isinstance(rate, int | float) and not isinstance(rate, bool) and 0 <= rate < 1
+            _require(ok, f"data.missing.{modality}", "must be a fraction in [0, 1)", rate)
 
 
 @dataclass(kw_only=True)

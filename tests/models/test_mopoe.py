@@ -4,21 +4,10 @@ import pytest
 import torch
 
 from mmlatent.models import build_model
-from mmlatent.models.mopoe import MoPoE, MoPoEConfig, likelihood_weights
+from mmlatent.models.latent_model import likelihood_weights
+from mmlatent.models.mopoe import MoPoE, MoPoEConfig
 
-from .contract import SPECS, ModelContract, full_mask, make_batch
-
-
-class TestMoPoE(ModelContract):
-    model_name = "mopoe"
-
-
-class TestPoEVariant(ModelContract):
-    model_name = "mvae"
-
-
-class TestMoEVariant(ModelContract):
-    model_name = "mmvae-moe"
+from .contract import SPECS, full_mask, make_batch
 
 
 @pytest.mark.parametrize(
@@ -30,6 +19,7 @@ class TestMoEVariant(ModelContract):
         ("subsets", "pairs"),
         ("rescale", "max"),
         ("obs_scale", 0.0),
+        ("latent_loss", "jsd"),
     ],
 )
 def test_config_validation_names_the_field(field: str, value: object) -> None:
@@ -37,12 +27,11 @@ def test_config_validation_names_the_field(field: str, value: object) -> None:
         MoPoEConfig(**{field: value})
 
 
-def test_variants_are_mopoe_with_other_subsets() -> None:
-    for name, subsets in [("mopoe", "all"), ("mvae", "full"), ("mmvae-moe", "singletons")]:
-        model = build_model(name, SPECS, {"latent_dim": 2, "hidden_dim": 8})
-        assert isinstance(model, MoPoE) and model.config.subsets == subsets
-        assert model.registry_name == name
-    assert len(build_model("mopoe", SPECS, {"latent_dim": 2, "hidden_dim": 8}).subsets) == 15
+def test_subsets_option_sets_the_mixture_components() -> None:
+    for subsets, count in [("all", 15), ("full", 1), ("singletons", 4)]:
+        model = build_model("mopoe", SPECS, {"latent_dim": 2, "hidden_dim": 8, "subsets": subsets})
+        assert isinstance(model, MoPoE) and len(model.subsets) == count
+    assert model.registry_name == "mopoe"
 
 
 def test_rescale_weights_by_size() -> None:
@@ -70,6 +59,8 @@ def test_config_is_a_keyword_only_dataclass_with_documented_defaults() -> None:
         "latent_dim",
         "hidden_dim",
         "beta",
+        "latent_loss",
+        "latent_loss_options",
         "subsets",
         "rescale",
         "obs_scale",

@@ -4,11 +4,12 @@ import numpy as np
 import pytest
 import torch
 
-from mmlatent.config import RunConfig
+from mmlatent.config import RunConfig, TrainConfig
 from mmlatent.run import Run, RunError
 from mmlatent.training.callbacks import NonFiniteLossError
 from mmlatent.training.fit import fit
-from mmlatent.training.module import GenerativeModule, kl_weight
+from mmlatent.training.systems import build_system
+from mmlatent.training.systems.elbo import ELBOSystem, kl_weight
 
 TINY = [
     "train.max_epochs=2",
@@ -93,11 +94,22 @@ def test_module_uses_the_model_beta_and_adds_the_l1_penalty(tiny_data):
     from mmlatent.models import build_model
 
     model = build_model("mopoe", tiny_data.specs, {"latent_dim": 4, "hidden_dim": 16, "beta": 2.0})
-    assert GenerativeModule(model, beta_warmup_epochs=4).beta == 2.0  # no trainer: end of schedule
+    warm = ELBOSystem(model, TrainConfig(beta_warmup_epochs=4))
+    assert warm.beta == 2.0  # no trainer: end of schedule
     batch = tiny_data.split_batch("train")
     torch.manual_seed(0)
-    plain = GenerativeModule(model)._common_step(batch, "val")
+    plain = ELBOSystem(model, TrainConfig())._common_step(batch, "val")
     torch.manual_seed(0)
-    penalised = GenerativeModule(model, l1=1e-3)._common_step(batch, "train")
+    penalised = ELBOSystem(model, TrainConfig(l1=1e-3))._common_step(batch, "train")
     l1 = sum(p.abs().sum() for p in model.parameters())
     assert penalised.item() == pytest.approx(plain.item() + 1e-3 * l1.item(), rel=1e-4)
+
+
+def test_the_model_chooses_its_training_system(tiny_data):
+    from mmlatent.models import build_model
+
+    model = build_model("mopoe", tiny_data.specs, {"latent_dim": 4, "hidden_dim": 16})
+    system = build_system(model, TrainConfig(lr=3e-4, lr_schedule="constant"))
+    assert isinstance(system, ELBOSystem) and system.model is model
+    optimiser = system.configure_optimizers()
+    assert optimiser.param_groups[0]["lr"] == 3e-4  # the TrainConfig reached it whole

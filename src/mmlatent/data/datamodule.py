@@ -47,7 +47,7 @@ class MultimodalDataModule(L.LightningDataModule):
         self,
         data: MultimodalData,
         *,
-        batch_size: int = 128,
+        batch_size: int,
         num_workers: int = 0,
         pin_memory: bool = False,
     ) -> None:

@@ -1,4 +1,4 @@
-"""The latent space: Gaussian posteriors, fusion of experts, and regularisers towards the prior."""
+"""The latent space: Gaussian posteriors, fusion of experts, and losses toward the prior."""
 
 from mmlatent.latent.distributions import LOGVAR_MAX, LOGVAR_MIN, Gaussian, clamp_logvar
 from mmlatent.latent.fusion import (
@@ -10,31 +10,31 @@ from mmlatent.latent.fusion import (
     subset_matrix,
     usable_subsets,
 )
-from mmlatent.latent.regularisers import (
-    REGULARISERS,
-    get_regulariser,
+from mmlatent.latent.losses import (
+    LatentLoss,
+    LatentPenalty,
+    build_latent_loss,
     imq_kernel,
     mmd,
     rbf_kernel,
-    register_regulariser,
 )
 
 __all__ = [
     "LOGVAR_MAX",
     "LOGVAR_MIN",
-    "REGULARISERS",
     "SUBSET_MODES",
     "Gaussian",
+    "LatentLoss",
+    "LatentPenalty",
     "SubsetMixture",
+    "build_latent_loss",
     "clamp_logvar",
     "enumerate_subsets",
-    "get_regulariser",
     "imq_kernel",
     "mixture_of_subsets",
     "mmd",
     "product_of_experts",
     "rbf_kernel",
-    "register_regulariser",
     "subset_matrix",
     "usable_subsets",
 ]

@@ -1,6 +1,7 @@
 """Generative models, each registered by name; build them from specs and plain options.
 
-Importing this package imports every model module, so each registers itself in ``MODELS``.
+Every module in this package registers its models on first lookup in ``MODELS``
+(``mmlatent.registry``): adding a family is one new module, with no import list to edit.
 """
 
 from __future__ import annotations
@@ -9,19 +10,25 @@ from collections.abc import Mapping
 from dataclasses import fields
 from typing import Any
 
-from mmlatent.models import mopoe  # noqa: F401 - registers mopoe, mvae, mmvae-moe
-from mmlatent.models.base import GenerativeModel, LossOutput
+from mmlatent.models.base import Capabilities, GenerativeModel, LossOutput
 from mmlatent.registry import MODELS
 from mmlatent.types import ModalitySpec
 
 __all__ = [
+    "Capabilities",
     "GenerativeModel",
     "LossOutput",
     "build_config",
     "build_model",
+    "model_class",
     "model_config",
     "model_from_config",
 ]
+
+
+def model_class(name: str) -> type[GenerativeModel]:
+    """The registered model class ``name``; an unknown name lists the known ones."""
+    return MODELS.get(name)
 
 
 def build_config(config_class: type, options: Mapping[str, Any] | None) -> Any:
@@ -40,7 +47,7 @@ def build_model(
     name: str, specs: Mapping[str, ModalitySpec], options: Mapping[str, Any] | None = None
 ) -> GenerativeModel:
     """The registered model ``name`` for these modalities, its config built from ``options``."""
-    cls = MODELS.get(name)
+    cls = model_class(name)
     return cls(dict(specs), build_config(cls.config_class, options))
 
 

@@ -3,6 +3,9 @@
 A model is built from ``specs`` (one ``ModalitySpec`` per modality) and its config dataclass:
 ``Model(specs, config)``. Batches follow :class:`mmlatent.types.Batch`: ``data`` and ``mask``
 dicts keyed by modality name; a masked-out sample's values are never read.
+
+Each model class declares what it can do in ``capabilities``; the CLI, training, evaluation and
+the report read those and never test a model's name.
 """
 
 from __future__ import annotations
@@ -18,6 +21,40 @@ from torch import Tensor, nn
 from mmlatent.types import ModalitySpec
 
 
+@dataclass(frozen=True, kw_only=True)
+class Capabilities:
+    """What a model family is and can do: read by the CLI, training, evaluation and report."""
+
+    family: str
+    """Short description of the family, e.g. ``"multimodal VAE"``."""
+    fusion: str
+    """How modalities meet in the latent space, e.g. ``"product of experts"`` (``"none"`` for
+    one modality)."""
+    paper: str
+    """The paper whose objective the model trains (authors, title, venue)."""
+    training: str = "elbo"
+    """The training system that fits it (``mmlatent.registry.TRAINING_SYSTEMS``)."""
+    encodes: bool = True
+    """Maps data to codes: ``embed``, reconstruction, probes and fitted latent samplers work."""
+    multimodal: bool = True
+    """Models several modalities at once (False: exactly one, chosen by its config)."""
+    conditions_on_any_subset: bool = True
+    """``generate(given=S)`` works for every non-empty subset S of its modalities."""
+    trains_on_incomplete_rows: bool = True
+    """Rows with missing modalities train it (each row's missing parts contribute nothing)."""
+    latent_losses: tuple[str, ...] = ("kl", "mmd", "adversarial", "none")
+    """The latent losses its objective accepts (``mmlatent.latent.losses``)."""
+
+    def summary(self) -> str:
+        """One line of the flags that hold, for tables and help text."""
+        flags = {
+            "encodes": self.encodes,
+            "any-subset": self.conditions_on_any_subset,
+            "incomplete-rows": self.trains_on_incomplete_rows,
+        }
+        return ", ".join(name for name, on in flags.items() if on) or "-"
+
+
 @dataclass
 class LossOutput:
     """``total`` is what the optimiser minimises; ``terms`` are logged (detached by the caller)."""
@@ -27,10 +64,12 @@ class LossOutput:
 
 
 class GenerativeModel(nn.Module, ABC):
-    """Uniform API: ``encode``, ``decode``, ``loss``, ``generate``."""
+    """Uniform API: ``encode``, ``decode``, ``loss``, ``generate``, ``embed``."""
 
     config_class: ClassVar[type]
+    capabilities: ClassVar[Capabilities]
     registry_name: ClassVar[str] = ""
+    """Set by ``@register_model(name)``."""
 
     def __init__(self, specs: dict[str, ModalitySpec], config: Any) -> None:
         super().__init__()
@@ -65,7 +104,11 @@ class GenerativeModel(nn.Module, ABC):
     def loss(
         self, data: dict[str, Tensor], mask: dict[str, Tensor], *, beta: float | None = None
     ) -> LossOutput:
-        """Negative ELBO (or the model's objective) averaged over the batch."""
+        """The model's training objective averaged over the batch (the negative ELBO for VAEs).
+
+        ``terms`` hold at least ``rec_<m>`` per modality, the latent term, and ``elbo`` where the
+        objective is a bound.
+        """
 
     @abstractmethod
     def generate(
@@ -90,6 +133,11 @@ class GenerativeModel(nn.Module, ABC):
     def embed(self, data: dict[str, Tensor], mask: dict[str, Tensor]) -> Tensor:
         """Posterior means: the codes that samplers and probes are fitted to."""
         return self.encode(data, mask).mean
+
+    @property
+    def latent_dim(self) -> int:
+        """Size of the codes ``generate(latent=...)`` takes and ``embed`` returns."""
+        return int(self.config.latent_dim)
 
     def config_dict(self) -> dict[str, Any]:
         return asdict(self.config)

@@ -11,10 +11,11 @@ import torch
 from mmlatent.config import RunConfig
 from mmlatent.data.datamodule import MultimodalDataModule
 from mmlatent.data.datasets import load_dataset
-from mmlatent.data.datasets.base import MultimodalData
+from mmlatent.data.datasets.base import MultimodalData, drop_at_random
 from mmlatent.models import build_model
+from mmlatent.models.base import GenerativeModel
 from mmlatent.run import CONFIG_FILE, Run
-from mmlatent.training.module import GenerativeModule
+from mmlatent.training.systems import build_system
 from mmlatent.training.trainer import build_trainer
 
 log = logging.getLogger(__name__)
@@ -30,16 +31,12 @@ def fit(config: RunConfig, run_dir: str | Path, *, data: MultimodalData | None =
     L.seed_everything(config.seed, workers=True, verbose=False)
     if data is None:
         data = load_dataset(config.data.name, **config.data.options)
+    if config.data.missing:
+        data = drop_at_random(data, config.data.missing, seed=config.seed)
     model = build_model(config.model.name, data.specs, config.model.options)
+    _check_rows_fit_model(model, data)
     run = Run(path=run_dir, config=config, model=model, modalities=data.modalities)
-    module = GenerativeModule(
-        model,
-        lr=config.train.lr,
-        lr_schedule=config.train.lr_schedule,
-        weight_decay=config.train.weight_decay,
-        l1=config.train.l1,
-        beta_warmup_epochs=config.train.beta_warmup_epochs,
-    )
+    module = build_system(model, config.train)
     datamodule = MultimodalDataModule(
         data, batch_size=config.data.batch_size, num_workers=config.data.num_workers
     )
@@ -52,6 +49,21 @@ def fit(config: RunConfig, run_dir: str | Path, *, data: MultimodalData | None =
     if trainer.is_global_zero:
         run.save()
     return run
+
+
+def _check_rows_fit_model(model: GenerativeModel, data: MultimodalData) -> None:
+    """A model that cannot train on incomplete rows refuses data that has them, by name."""
+    if model.capabilities.trains_on_incomplete_rows:
+        return
+    train = data.splits["train"]
+    incomplete = {m: int((~data.masks[m][train]).sum()) for m in model.modalities}
+    worst = max(incomplete, key=lambda m: incomplete[m])
+    if incomplete[worst]:
+        raise ValueError(
+            f"model {model.registry_name!r} trains on complete rows only, but {incomplete[worst]} "
+            f"training rows lack {worst!r}; choose a model that trains on incomplete rows "
+            "(`mmlatent models` lists them)"
+        )
 
 
 def _load_best(trainer: L.Trainer, model: torch.nn.Module) -> None:

@@ -7,7 +7,7 @@ CONTRACT shared by data sets, the data module, evaluation and reports:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import torch
@@ -68,6 +68,35 @@ class MultimodalData:
 
     def split_sizes(self) -> dict[str, int]:
         return {s: len(i) for s, i in self.splits.items()}
+
+
+def drop_at_random(data: MultimodalData, rates: dict[str, float], *, seed: int) -> MultimodalData:
+    """A copy of ``data`` in which modality m is missing from a ``rates[m]`` fraction of the
+    training rows, completely at random (seeded): the incomplete-data setting of multimodal VAEs.
+
+    Only rows that keep another modality are candidates, so no row is left empty; validation and
+    test rows are untouched, so every model is scored on the same complete rows.
+    """
+    unknown = sorted(set(rates) - set(data.masks))
+    if unknown:
+        raise ValueError(
+            f"missing rate for unknown modality {unknown[0]!r}; the data set has {sorted(data.masks)}"
+        )
+    generator = torch.Generator().manual_seed(seed)
+    masks = {m: k.clone() for m, k in data.masks.items()}
+    train = data.splits["train"]
+    for m, rate in rates.items():
+        if not 0.0 <= rate < 1.0:
+            raise ValueError(f"missing rate of {m!r} must be in [0, 1), got {rate}")
+        others = torch.stack(
+            [masks[o][train] for o in masks if o != m]
+            or [torch.zeros_like(train, dtype=torch.bool)]
+        ).any(0)
+        candidates = train[masks[m][train] & others]
+        n_drop = round(rate * len(candidates))
+        chosen = candidates[torch.randperm(len(candidates), generator=generator)[:n_drop]]
+        masks[m][chosen] = False
+    return replace(data, masks=masks)
 
 
 def random_splits(

@@ -1,7 +1,9 @@
-"""The LightningModule that trains any :class:`~mmlatent.models.base.GenerativeModel`.
+"""The training system of likelihood-based models (VAEs, autoencoders): one optimiser on
+``model.loss``.
 
 Lightning stays here: the model only computes ``loss(data, mask, beta=...)``; the schedule (KL
-warm-up), penalties (L1), optimiser and logging live in this wrapper.
+warm-up), penalties (L1), optimiser and logging live in this wrapper. Every setting comes from
+the run's :class:`~mmlatent.config.TrainConfig`, where its default lives.
 """
 
 from __future__ import annotations
@@ -12,7 +14,9 @@ import lightning as L
 import torch
 from torch import Tensor
 
+from mmlatent.config import TrainConfig
 from mmlatent.models.base import GenerativeModel
+from mmlatent.registry import register_training_system
 from mmlatent.types import Batch
 
 
@@ -26,40 +30,33 @@ def kl_weight(beta: float, epoch: int | None, warmup_epochs: int) -> float:
     return beta * min(1.0, (epoch + 1) / warmup_epochs)
 
 
-class GenerativeModule(L.LightningModule):
-    def __init__(
-        self,
-        model: GenerativeModel,
-        *,
-        lr: float = 1e-3,
-        lr_schedule: str = "constant",
-        weight_decay: float = 0.0,
-        l1: float = 0.0,
-        beta_warmup_epochs: int = 0,
-    ) -> None:
+@register_training_system("elbo")
+class ELBOSystem(L.LightningModule):
+    """Minimises ``model.loss`` with Adam (L2 as weight decay, optional L1 and cosine schedule)."""
+
+    def __init__(self, model: GenerativeModel, train: TrainConfig | None = None) -> None:
         super().__init__()
         self.model = model
-        self.lr, self.lr_schedule, self.weight_decay = lr, lr_schedule, weight_decay
-        self.l1, self.beta_warmup_epochs = l1, beta_warmup_epochs
-        # Logged beside the run (hparams.yaml); the typed attributes above are what the code reads.
-        self.save_hyperparameters(ignore=["model"])
+        self.train_config = train if train is not None else TrainConfig()
+        # Logged beside the run (hparams.yaml); the typed config above is what the code reads.
+        self.save_hyperparameters(ignore=["model", "train"])
 
     def forward(self, batch: Batch) -> Tensor:
         return self.model.loss(batch["data"], batch["mask"], beta=self.beta).total
 
     @property
     def beta(self) -> float:
-        """The KL weight now: the model's beta, ramped linearly over the warm-up epochs."""
+        """The latent-loss weight now: the model's beta, ramped linearly over the warm-up epochs."""
         target = float(getattr(self.model.config, "beta", 1.0))
         epoch = self.current_epoch if self._trainer is not None else None
-        return kl_weight(target, epoch, self.beta_warmup_epochs)
+        return kl_weight(target, epoch, self.train_config.beta_warmup_epochs)
 
     def _common_step(self, batch: Batch, stage: str) -> Tensor:
         out = self.model.loss(batch["data"], batch["mask"], beta=self.beta)
         loss = out.total
-        if stage == "train" and self.l1 > 0:
+        if stage == "train" and self.train_config.l1 > 0:
             penalty = sum(p.abs().sum() for p in self.model.parameters())
-            loss = loss + self.l1 * penalty
+            loss = loss + self.train_config.l1 * penalty
         batch_size = len(batch["label"])
         on_step = stage == "train"
         self.log(
@@ -92,14 +89,15 @@ class GenerativeModule(L.LightningModule):
         return self._common_step(batch, "test")
 
     def configure_optimizers(self) -> Any:
+        cfg = self.train_config
         # Adam's weight_decay adds wd * w to the gradient: the classic L2 penalty.
         optimizer = torch.optim.Adam(
-            self.model.parameters(), lr=self.lr, weight_decay=self.weight_decay
+            self.model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay
         )
-        if self.lr_schedule == "constant":
+        if cfg.lr_schedule == "constant":
             return optimizer
         schedule = torch.optim.lr_scheduler.CosineAnnealingLR(
-            optimizer, T_max=self.trainer.max_epochs or 1
+            optimizer, T_max=self.trainer.max_epochs or cfg.max_epochs
         )
         return {
             "optimizer": optimizer,

@@ -1,0 +1,343 @@
+"""The shared base of every latent-variable model: one encoder and one decoder per modality, the
+presence masks, likelihoods and their rescaling, the latent loss, and generation.
+
+A family (one module each) subclasses :class:`LatentModel`, adds its config fields to
+:class:`LatentModelConfig`, and writes what makes it that family: how experts are fused
+(``encode``, ``posterior_for_generation``) and its objective (``loss``). Shapes: B batch,
+M modalities, D latent dims.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+from mmlatent.latent import Gaussian, LatentPenalty, build_latent_loss
+from mmlatent.models.base import GenerativeModel, generation_source
+from mmlatent.nn import (
+    build_decoder,
+    build_encoder,
+    event_size,
+    is_unit_interval,
+    log_likelihood,
+    to_data,
+)
+from mmlatent.registry import LATENT_LOSSES
+from mmlatent.types import ModalitySpec
+
+RESCALE_MODES: tuple[str, ...] = ("dims", "none")
+
+
+def require(ok: bool, field_name: str, why: str, value: object) -> None:
+    """A config check: ``ValueError`` naming the field, the rule and the value."""
+    if not ok:
+        raise ValueError(f"{field_name} {why}, got {value!r}")
+
+
+@dataclass(kw_only=True)
+class LatentModelConfig:
+    """Fields every latent model shares; a family's config subclasses it."""
+
+    latent_dim: int = 32
+    """Size of the shared latent space."""
+    hidden_dim: int = 128
+    """Width of every encoder and decoder (conv channels scale with it)."""
+    beta: float = 1.0
+    """Weight of the latent loss (beta-VAE, Higgins et al. 2017); the trainer may ramp it up."""
+    latent_loss: str = "kl"
+    """How codes are pulled toward the prior: ``kl``, ``mmd``, ``adversarial`` or ``none``
+    (``mmlatent.latent.losses``)."""
+    latent_loss_options: dict[str, Any] = field(default_factory=dict)
+    """Options of the latent loss, e.g. ``{"kernel": "rbf"}`` for ``mmd``."""
+    rescale: str = "dims"
+    """Likelihood weight per modality: ``dims`` gives modality m the weight max_k n_k / n_m (n:
+    values per sample), as the MoPoE code does, so a 12-token caption counts as much as a
+    784-pixel image; ``none`` weights every modality 1 (the plain ELBO)."""
+    obs_scale: float = 0.75
+    """Fixed std (gaussian) or scale (laplace) of real-valued likelihoods; 0.75 is MMVAE's Laplace
+    scale (Shi et al. 2019)."""
+
+    def __post_init__(self) -> None:
+        require(self.latent_dim >= 1, "latent_dim", "must be >= 1", self.latent_dim)
+        require(self.hidden_dim >= 1, "hidden_dim", "must be >= 1", self.hidden_dim)
+        require(self.beta >= 0, "beta", "must be >= 0", self.beta)
+        require(
+            self.latent_loss in LATENT_LOSSES,
+            "latent_loss",
+            f"must be one of {LATENT_LOSSES.names()}",
+            self.latent_loss,
+        )
+        require(
+            self.rescale in RESCALE_MODES,
+            "rescale",
+            f"must be one of {RESCALE_MODES}",
+            self.rescale,
+        )
+        require(self.obs_scale > 0, "obs_scale", "must be > 0", self.obs_scale)
+
+
+def likelihood_weights(specs: Sequence[ModalitySpec], rescale: str) -> list[float]:
+    """One weight per modality for the reconstruction terms (see ``LatentModelConfig.rescale``)."""
+    if rescale == "none":
+        return [1.0] * len(specs)
+    sizes = [event_size(s) for s in specs]
+    return [max(sizes) / n for n in sizes]
+
+
+def fill_absent(x: Tensor, present: Tensor) -> Tensor:
+    """Zeros where a sample is absent, so no NaN or out-of-range id placeholder reaches a network."""
+    keep = present.view(-1, *([1] * (x.dim() - 1)))  # (B, 1, ...)
+    return torch.where(keep, x, torch.zeros((), dtype=x.dtype, device=x.device))
+
+
+class LatentModel(GenerativeModel):
+    """Per-modality encoders to Gaussian experts, decoders from z, and everything around them."""
+
+    rec_weights: Tensor  # (M,) buffer: reconstruction weight per modality
+
+    def __init__(self, specs: dict[str, ModalitySpec], config: LatentModelConfig) -> None:
+        super().__init__(self.select_specs(specs, config), config)
+        allowed = self.capabilities.latent_losses
+        require(
+            config.latent_loss in allowed,
+            "latent_loss",
+            f"must be one of {allowed} for {self.registry_name or type(self).__name__}",
+            config.latent_loss,
+        )
+        self.encoders = nn.ModuleDict({m: self.build_encoder(s) for m, s in self.specs.items()})
+        self.decoders = nn.ModuleDict({m: self.build_decoder(s) for m, s in self.specs.items()})
+        self.latent_loss = build_latent_loss(
+            config.latent_loss, self.latent_dim, config.latent_loss_options
+        )
+        weights = torch.tensor(likelihood_weights(list(self.specs.values()), config.rescale))
+        self.register_buffer("rec_weights", weights, persistent=False)  # (M,)
+
+    # -- hooks a family may override ----------------------------------------------------------
+
+    def select_specs(
+        self, specs: dict[str, ModalitySpec], config: LatentModelConfig
+    ) -> dict[str, ModalitySpec]:
+        """The modalities this model keeps (all of them; a unimodal family picks one)."""
+        return dict(specs)
+
+    def build_encoder(self, spec: ModalitySpec) -> nn.Module:
+        """(B, *shape) -> (mean, logvar), each (B, latent_dim)."""
+        return build_encoder(spec, self.config.latent_dim, self.config.hidden_dim)
+
+    def build_decoder(self, spec: ModalitySpec) -> nn.Module:
+        """(B, latent_dim) -> likelihood parameters of ``spec``."""
+        return build_decoder(spec, self.config.latent_dim, self.config.hidden_dim)
+
+    def posterior_for_generation(self, given: dict[str, Tensor]) -> Gaussian:
+        """The posterior that ``generate(given=...)`` draws from (every given row is present);
+        mixtures override it to draw a component."""
+        mask = {m: torch.ones(len(x), dtype=torch.bool, device=x.device) for m, x in given.items()}
+        return self.encode(given, mask)
+
+    def prior_draw(self, n: int, sample_latent: bool) -> Tensor:
+        """n codes from the prior N(0, I) (its mean, zeros, when not sampling): (n, D)."""
+        draw = torch.randn if sample_latent else torch.zeros
+        return draw((n, self.latent_dim), device=self.device)
+
+    # -- inputs -------------------------------------------------------------------------------
+
+    def present(self, data: dict[str, Tensor], mask: dict[str, Tensor]) -> Tensor:
+        """(B, M) bool; a modality missing from ``data`` is absent for every sample."""
+        unknown = sorted(set(data) - set(self.specs))
+        if unknown:
+            raise ValueError(f"unknown modality {unknown[0]!r}; this model has {self.modalities}")
+        if not data:
+            raise ValueError("data must hold at least one modality")
+        missing = [m for m in data if m not in mask]
+        if missing:
+            raise ValueError(f"mask lacks modality {missing[0]!r}")
+        first = next(iter(data.values()))
+        wrong = [m for m in data if len(data[m]) != len(first) or mask[m].shape != (len(first),)]
+        if wrong:
+            raise ValueError(
+                f"modality {wrong[0]!r}: data and mask must share the batch size {len(first)}"
+            )
+        columns = [
+            mask[m].to(torch.bool)
+            if m in data
+            else torch.zeros(len(first), dtype=torch.bool, device=first.device)
+            for m in self.modalities
+        ]
+        return torch.stack(columns, dim=1)  # (B, M)
+
+    def own(self, data: dict[str, Tensor], mask: dict[str, Tensor]) -> tuple[dict, dict]:
+        """``data`` and ``mask`` restricted to this model's modalities (a unimodal model is handed
+        a multimodal batch)."""
+        keep = [m for m in data if m in self.specs]
+        return {m: data[m] for m in keep}, {m: mask[m] for m in keep if m in mask}
+
+    def experts(self, data: dict[str, Tensor], present: Tensor) -> tuple[Tensor, Tensor]:
+        """Every modality's posterior parameters, (B, M, D) each; zeros where not in ``data``."""
+        encoded = {
+            m: self.encoders[m](fill_absent(data[m], present[:, i]))
+            for i, m in enumerate(self.modalities)
+            if m in data
+        }
+        zeros = torch.zeros_like(next(iter(encoded.values()))[0])  # (B, D)
+        means = [encoded[m][0] if m in encoded else zeros for m in self.modalities]
+        logvars = [encoded[m][1] if m in encoded else zeros for m in self.modalities]
+        return torch.stack(means, dim=1), torch.stack(logvars, dim=1)  # (B, M, D)
+
+    def observed(self, data: dict[str, Tensor], present: Tensor) -> dict[str, Tensor]:
+        """This model's modalities in ``data`` with absent rows zeroed (safe to teacher-force)."""
+        return {
+            m: fill_absent(data[m], present[:, i])
+            for i, m in enumerate(self.modalities)
+            if m in data
+        }
+
+    def check_targets(self, targets: Sequence[str] | None) -> list[str]:
+        targets = list(self.modalities if targets is None else targets)
+        unknown = [t for t in targets if t not in self.specs]
+        if unknown:
+            raise ValueError(f"unknown target {unknown[0]!r}; this model has {self.modalities}")
+        return targets
+
+    @staticmethod
+    def require_some_present(present: Tensor) -> None:
+        if not present.any(-1).all():
+            raise ValueError("every sample needs at least one present modality")
+
+    # -- decoding and likelihoods ---------------------------------------------------------------
+
+    def decode(
+        self,
+        z: Tensor,
+        targets: Sequence[str] | None = None,
+        *,
+        inputs: dict[str, Tensor] | None = None,
+    ) -> dict[str, Tensor]:
+        """Likelihood parameters per target; ``inputs`` teacher-force autoregressive decoders.
+
+        ``z`` may carry leading sample dimensions, (K, B, D): they are flattened for the networks
+        and ``inputs`` (B, ...) are repeated to match; outputs come back as (K, B, ...).
+        """
+        lead = z.shape[:-1]
+        flat = z.reshape(-1, z.shape[-1])  # (K*B, D)
+        repeats = flat.shape[0] // lead[-1] if len(lead) > 1 else 1
+        out = {}
+        for m in self.check_targets(targets):
+            decoder = self.decoders[m]
+            if getattr(decoder, "autoregressive", False) and inputs is not None and m in inputs:
+                teacher = inputs[m].repeat(repeats, *([1] * (inputs[m].dim() - 1)))
+                params = decoder(flat, teacher)
+            else:
+                params = decoder(flat)
+            out[m] = params.reshape(*lead, *params.shape[1:])
+        return out
+
+    def log_likelihoods(
+        self, params: dict[str, Tensor], data: dict[str, Tensor], present: Tensor
+    ) -> Tensor:
+        """log p(x_m | z) per sample and modality (..., B, M); exactly 0 where x_m is absent.
+
+        ``params`` may have leading sample dimensions (K, B, ...); ``data`` is (B, ...).
+        """
+        lls = {}
+        for i, m in enumerate(self.modalities):
+            if m not in params:
+                continue
+            target = fill_absent(data[m], present[:, i])
+            p, family = params[m], self.specs[m].likelihood
+            per_class = 1 if family == "categorical" else 0  # logits carry a class dimension
+            lead = p.shape[: p.dim() - target.dim() - per_class]  # () or (K,)
+            flat_p = p.reshape(-1, *p.shape[len(lead) + 1 :])  # (K*B, ...)
+            flat_t = target.expand(*lead, *target.shape).reshape(-1, *target.shape[1:])
+            ll = log_likelihood(family, flat_p, flat_t, scale=self.config.obs_scale).reshape(
+                *lead, len(target)
+            )  # (..., B)
+            lls[m] = torch.where(present[:, i], ll, 0.0)
+        zeros = torch.zeros_like(next(iter(lls.values())))
+        return torch.stack([lls.get(m, zeros) for m in self.modalities], dim=-1)  # (..., B, M)
+
+    def reconstruction_terms(self, loglik: Tensor, present: Tensor) -> dict[str, Tensor]:
+        """``rec_<m>``: NLL of m averaged over the samples that have it (0 if none do)."""
+        counts = present.sum(0).clamp_min(1)  # (M,)
+        return {f"rec_{m}": -loglik[:, i].sum() / counts[i] for i, m in enumerate(self.modalities)}
+
+    def weighted_loglik(self, loglik: Tensor) -> Tensor:
+        """sum_m w_m log p(x_m | z): (..., B)."""
+        return (loglik * self.rec_weights).sum(-1)
+
+    # -- the latent loss ------------------------------------------------------------------------
+
+    def latent_code(self, posterior: Gaussian) -> Tensor:
+        """The code the decoders train on: a draw (VAE, WAE, AAE) or the mean (plain AE)."""
+        return posterior.rsample() if self.latent_loss.samples_codes else posterior.mean
+
+    def latent_penalty(self, z: Tensor, kl: Tensor) -> LatentPenalty:
+        """The configured latent loss on codes ``z`` (B, D) with the family's KL (B,)."""
+        return self.latent_loss(z, kl)
+
+    def objective(
+        self,
+        loglik: Tensor,
+        kl: Tensor,
+        z: Tensor,
+        present: Tensor,
+        beta: float | None,
+        **extra_terms: Tensor,
+    ) -> tuple[Tensor, dict[str, Tensor]]:
+        """The regularised reconstruction objective most families train, with its logged terms:
+        ``-sum_m w_m log p(x_m|z) + beta * latent loss (+ the loss's own networks)``, batch mean.
+
+        ``loglik`` (B, M), ``kl`` (B,), ``z`` (B, D). Terms: ``rec_<m>``, ``kl``, ``elbo``
+        (unweighted, beta 1: the bound itself), ``latent`` and the latent loss's own.
+        """
+        beta = self.config.beta if beta is None else beta
+        penalty = self.latent_penalty(z, kl)
+        total = -self.weighted_loglik(loglik).mean() + beta * penalty.penalty + penalty.auxiliary
+        terms = self.reconstruction_terms(loglik, present)
+        terms["kl"] = kl.mean()
+        terms["elbo"] = (loglik.sum(-1) - kl).mean()
+        terms["latent"] = penalty.penalty.detach()
+        terms |= penalty.terms | extra_terms
+        return total, terms
+
+    # -- generation -----------------------------------------------------------------------------
+
+    @torch.no_grad()
+    def generate(
+        self,
+        n: int | None = None,
+        *,
+        given: dict[str, Tensor] | None = None,
+        targets: Sequence[str] | None = None,
+        latent: Tensor | None = None,
+        sample_latent: bool = True,
+    ) -> dict[str, Tensor]:
+        source = generation_source(n, given, latent)
+        targets = self.check_targets(targets)
+        if source == "latent":
+            assert latent is not None
+            if latent.shape[-1] != self.latent_dim:
+                raise ValueError(
+                    f"latent must be (N, {self.latent_dim}), got {tuple(latent.shape)}"
+                )
+            z = latent
+        elif source == "given":
+            assert given is not None
+            posterior = self.posterior_for_generation(given)
+            z = posterior.rsample() if sample_latent else posterior.mean
+        else:
+            assert n is not None
+            z = self.prior_draw(n, sample_latent)
+        return self.to_data(self.decode(z, targets), targets)
+
+    def to_data(self, params: dict[str, Tensor], targets: Sequence[str]) -> dict[str, Tensor]:
+        """Likelihood parameters -> data in each modality's preprocessed format."""
+        return {
+            m: to_data(
+                self.specs[m].likelihood, params[m], unit_interval=is_unit_interval(self.specs[m])
+            )
+            for m in targets
+        }
