@@ -1,0 +1,173 @@
+"""JMVAE-KL: Suzuki, Nakayama & Matsuo, "Joint Multimodal Learning with Deep Generative Models",
+ICLR 2017 workshop track. https://arxiv.org/abs/1611.01891
+
+A joint encoder q(z | x_1..x_M) sees every modality. The objective (JMVAE-KL) is the joint ELBO,
+every modality reconstructed from z ~ q(z | X) with a KL to N(0, I), minus
+``alpha * sum_m KL(q(z | X) || q(z | x_m))``: that term pulls each unimodal encoder toward the
+joint one, so that one modality can stand in for all of them when the others are missing.
+
+Inference from a subset S of the modalities: the joint encoder when S is all of them, the
+modality's own encoder when S is one, and otherwise the product of the unimodal experts of S
+(no prior expert, so a one-modality product is that modality's encoder). The paper has two
+modalities; the product is how JMVAE is extended beyond them (MultiVae does the same). Each
+q(z | x_m) is trained toward the full posterior, so the product counts the prior |S| times
+instead of once: an accepted approximation, not an exact posterior.
+
+The joint encoder needs every modality, so the model trains on complete rows only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor, nn
+
+from mmlatent.latent import Gaussian
+from mmlatent.models.base import Capabilities, LossOutput
+from mmlatent.models.latent_model import LatentModel, LatentModelConfig, require
+from mmlatent.nn import build_encoder
+from mmlatent.nn.layers import activation, mlp
+from mmlatent.registry import register_model
+from mmlatent.types import ModalitySpec
+
+
+@dataclass(kw_only=True)
+class JMVAEConfig(LatentModelConfig):
+    alpha: float = 0.1
+    """Weight of sum_m KL(q(z|X) || q(z|x_m)). The paper tries 0.01 to 1: larger values make
+    the unimodal encoders better stand-ins for the joint one (cross-modal generation) at some
+    cost to the joint likelihood; 0.1, MultiVae's default, sits in the middle. It is not ramped
+    by the trainer's KL warm-up (only ``beta`` is)."""
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        require(self.alpha >= 0, "alpha", "must be >= 0", self.alpha)
+
+
+def gaussian_kl(q: Gaussian, p: Gaussian) -> Tensor:
+    """KL(q || p) between diagonal Gaussians, summed over the last dimension: (...,).
+
+    Written with differences of log-variances, so no variance is divided by another directly.
+    """
+    ratio = torch.exp(q.logvar - p.logvar)  # var_q / var_p
+    mahalanobis = (q.mean - p.mean).pow(2) * torch.exp(-p.logvar)
+    return 0.5 * (ratio + mahalanobis - 1.0 - (q.logvar - p.logvar)).sum(-1)
+
+
+def product_without_prior(mean: Tensor, logvar: Tensor, expert_mask: Tensor) -> Gaussian:
+    """Precision-weighted product of the unmasked experts (..., M, D), without a prior expert.
+
+    Log space as in ``latent.fusion.product_of_experts``; masked experts get log-precision -inf
+    and never reach the result. Every row needs at least one unmasked expert.
+    """
+    mask = expert_mask.unsqueeze(-1)  # (..., M, 1)
+    neg_logvar = torch.where(mask, -logvar, float("-inf"))  # (..., M, D)
+    joint_logvar = -torch.logsumexp(neg_logvar, dim=-2)  # (..., D)
+    weights = torch.exp(joint_logvar.unsqueeze(-2) + neg_logvar)  # (..., M, D), sums to 1
+    joint_mean = (weights * torch.where(mask, mean, 0.0)).sum(-2)  # (..., D)
+    return Gaussian(joint_mean, joint_logvar)
+
+
+class JointEncoder(nn.Module):
+    """q(z | x_1..x_M): a feature network per modality, concatenated, then an MLP to
+    (mean, logvar).
+
+    Each feature network is the modality's usual encoder built for a ``hidden_dim``-sized output:
+    its (mean, logvar) pair is a linear layer of 2 * hidden_dim features, so an activation
+    follows before the features meet.
+    """
+
+    def __init__(self, specs: dict[str, ModalitySpec], latent_dim: int, hidden_dim: int) -> None:
+        super().__init__()
+        self.features = nn.ModuleDict(
+            {m: build_encoder(s, hidden_dim, hidden_dim) for m, s in specs.items()}
+        )
+        width = 2 * hidden_dim * len(specs)
+        self.head = nn.Sequential(activation(), mlp([width, hidden_dim, 2 * latent_dim]))
+
+    def forward(self, data: dict[str, Tensor]) -> Gaussian:
+        parts = [torch.cat(net(data[m]), dim=-1) for m, net in self.features.items()]  # (B, 2H)
+        mean, logvar = self.head(torch.cat(parts, dim=-1)).chunk(2, dim=-1)  # (B, D) each
+        return Gaussian(mean, logvar)
+
+
+@register_model("jmvae")
+class JMVAE(LatentModel):
+    """Joint multimodal VAE trained with the JMVAE-KL objective."""
+
+    config_class = JMVAEConfig
+    capabilities = Capabilities(
+        family="multimodal VAE",
+        fusion="joint encoder (unimodal experts, multiplied, for subsets)",
+        paper=(
+            "Suzuki, Nakayama & Matsuo, Joint Multimodal Learning with Deep Generative Models, "
+            "ICLR 2017 workshop"
+        ),
+        trains_on_incomplete_rows=False,
+    )
+    config: JMVAEConfig
+
+    def __init__(self, specs: dict[str, ModalitySpec], config: JMVAEConfig | None = None) -> None:
+        super().__init__(specs, config if config is not None else JMVAEConfig())
+        self.joint_encoder = JointEncoder(self.specs, self.latent_dim, self.config.hidden_dim)
+
+    def encode(self, data: dict[str, Tensor], mask: dict[str, Tensor]) -> Gaussian:
+        """The joint encoder for rows with every modality, the product of the present unimodal
+        experts for the others (absent values are never read)."""
+        present = self.present(data, mask)
+        self.require_some_present(present)
+        complete = present.all(-1)  # (B,)
+        if complete.all():
+            return self.joint_encoder(self.observed(data, present))
+        product = product_without_prior(*self.experts(data, present), present)
+        if not complete.any():
+            return product
+        joint = self.joint_encoder(self.observed(data, present))
+        keep = complete.unsqueeze(-1)  # (B, 1)
+        return Gaussian(
+            torch.where(keep, joint.mean, product.mean),
+            torch.where(keep, joint.logvar, product.logvar),
+        )
+
+    def loss(
+        self, data: dict[str, Tensor], mask: dict[str, Tensor], *, beta: float | None = None
+    ) -> LossOutput:
+        """Negative JMVAE-KL objective, batch mean, with z ~ q(z | X):
+
+            -sum_m w_m log p(x_m | z) + beta * KL(q(z|X) || p(z))
+                + alpha * sum_m KL(q(z|X) || q(z|x_m))
+
+        Another latent loss replaces the prior KL; the alpha terms stay. Logged: ``alpha_kl``
+        (the sum) and ``kl_joint_<m>`` (each KL), besides the base terms.
+        """
+        present = self.present(data, mask)
+        self.require_complete(present)
+        observed = self.observed(data, present)
+        joint = self.joint_encoder(observed)  # (B, D)
+        mean, logvar = self.experts(data, present)  # (B, M, D)
+        unimodal = Gaussian(mean, logvar)
+        to_unimodal = gaussian_kl(
+            Gaussian(joint.mean.unsqueeze(1), joint.logvar.unsqueeze(1)), unimodal
+        )  # (B, M)
+        z = self.latent_code(joint)  # (B, D)
+        params = self.decode(z, list(observed), inputs=observed)
+        loglik = self.log_likelihoods(params, data, present)  # (B, M)
+        coupling = {
+            f"kl_joint_{m}": to_unimodal[:, i].mean() for i, m in enumerate(self.modalities)
+        }
+        alpha_term = to_unimodal.sum(-1).mean()
+        total, terms = self.objective(
+            loglik, joint.kl_standard_normal(), z, present, beta, alpha_kl=alpha_term, **coupling
+        )
+        return LossOutput(total=total + self.config.alpha * alpha_term, terms=terms)
+
+    def require_complete(self, present: Tensor) -> None:
+        """JMVAE's joint encoder needs every modality of every training row."""
+        missing = (~present).sum(0)  # (M,)
+        for i, m in enumerate(self.modalities):
+            if missing[i] > 0:
+                raise ValueError(
+                    f"{self.registry_name} trains on complete rows only, but {int(missing[i])} "
+                    f"rows lack {m!r}"
+                )
