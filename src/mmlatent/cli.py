@@ -60,6 +60,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="data set option, e.g. path=my/manifest.jsonl",
     )
     p.add_argument("--model", choices=MODELS.names(), help="model (default: mopoe)")
+    p.add_argument(
+        "--missing",
+        action="append",
+        default=[],
+        metavar="MODALITY=RATE",
+        help="drop MODALITY from a RATE fraction of the training rows, at random (data.missing); "
+        "repeatable, e.g. audio=0.5",
+    )
     p.add_argument("--max-epochs", type=int)
     p.add_argument("--seed", type=int)
     p.add_argument(
@@ -155,6 +163,8 @@ def cmd_fit(args: argparse.Namespace) -> int:
         overrides.append(f"train.max_epochs={args.max_epochs}")
     if args.seed is not None:
         overrides.append(f"seed={args.seed}")
+    for modality, rate in parse_pairs(args.missing, "--missing").items():
+        overrides.append(f"data.missing.{modality}={rate}")
     config = config.with_overrides(overrides)
     options = {
         k: yaml.safe_load(v) for k, v in parse_pairs(args.data_option, "--data-option").items()
@@ -234,10 +244,25 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_models(args: argparse.Namespace) -> int:
+def models_table() -> list[list[str]]:
+    """One row per registered model, read from its declared capabilities and config defaults."""
+    rows = [["name", "family", "fusion", "latent loss", "capabilities", "paper"]]
     for name in MODELS.names():
-        doc = (MODELS.get(name).__doc__ or "").strip().splitlines()
-        print(f"{name:12s} {doc[0] if doc else ''}")
+        cls = MODELS.get(name)
+        can = cls.capabilities
+        default = getattr(cls.config_class(), "latent_loss", "-")
+        others = [loss for loss in can.latent_losses if loss != default]
+        losses = default + (f" (or {', '.join(others)})" if others else "")
+        rows.append([name, can.family, can.fusion, losses, can.summary(), can.paper])
+    return rows
+
+
+def cmd_models(args: argparse.Namespace) -> int:
+    rows = models_table()
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]
+    for row in rows:
+        cells = [c.ljust(w) for c, w in zip(row, widths, strict=False)]
+        print("  ".join([*cells, row[-1]]))
     return 0
 
 

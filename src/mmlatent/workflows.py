@@ -35,6 +35,11 @@ def fit_sampler(
     """Fit a latent sampler to the posterior means of the training split (once per run)."""
     name = name or run.config.eval.sampler
     options = options or dict(run.config.eval.sampler_options)
+    if not run.model.capabilities.encodes and name != "prior":
+        raise ValueError(
+            f"sampler {name!r} is fitted to the codes of the training data, but model "
+            f"{run.model.registry_name!r} has no encoder; use --sampler prior"
+        )
     if name == "gmm":
         options.setdefault("seed", run.config.seed)
     key = f"{name}:{json.dumps(options, sort_keys=True, default=str)}"
@@ -43,11 +48,16 @@ def fit_sampler(
     return run.samplers[key]
 
 
+def run_sampler_name(run: Run) -> str:
+    """The run's configured sampler, or the prior for a model without an encoder (nothing to fit)."""
+    return run.config.eval.sampler if run.model.capabilities.encodes else "prior"
+
+
 def seeded_draws(
     run: Run, data: MultimodalData, name: str | None = None, seed: int | None = None
 ) -> Callable[[int], torch.Tensor]:
     """``draw(n) -> z`` from the run's fitted sampler, reproducible from ``seed`` (the run's)."""
-    sampler = fit_sampler(run, data, name)
+    sampler = fit_sampler(run, data, name or run_sampler_name(run))
     generator = torch.Generator().manual_seed(run.config.seed if seed is None else seed)
     return lambda n: sampler.sample(n, generator=generator)
 
@@ -85,12 +95,13 @@ def evaluate_run(
         seed=run.config.seed,
         audio_roundtrip_limit=cfg.audio_roundtrip_limit,
     )
-    metrics = {**result.to_dict(), "sampler": cfg.sampler}
-    if cfg.sampler != "prior" and result.joint_coherence is not None:
+    sampler = run_sampler_name(run)
+    metrics = {**result.to_dict(), "sampler": sampler}
+    if sampler != "prior" and result.joint_coherence is not None:
         # The prior's figure too, so a fitted sampler's gain is visible rather than assumed.
         metrics["joint_coherence_by_sampler"] = {
             "prior": _prior_joint_coherence(run, judges, cfg.n_unconditional),
-            cfg.sampler: result.joint_coherence,
+            sampler: result.joint_coherence,
         }
     metrics["evaluation_seconds"] = time.perf_counter() - started
     (run.path / METRICS_FILE).write_text(json.dumps(metrics, indent=2, default=float))
@@ -121,7 +132,7 @@ def report_run(run: Run, *, data: MultimodalData | None = None, n_examples: int 
         n_examples=n_examples,
         seed=run.config.seed,
         latent_sampler=seeded_draws(run, data),
-        sampler_name=run.config.eval.sampler,
+        sampler_name=run_sampler_name(run),
     )
 
 

@@ -19,7 +19,7 @@ from torch import Tensor, nn
 from mmlatent.data.datasets.base import MultimodalData, random_splits
 from mmlatent.data.modalities import Modality
 from mmlatent.evaluation.judges import Judge
-from mmlatent.models.base import GenerativeModel, LossOutput
+from mmlatent.models.base import Capabilities, GenerativeModel, LossOutput
 from mmlatent.types import ModalitySpec
 
 N_CLASSES = 4
@@ -140,6 +140,8 @@ class FakePosterior:
 
 class OracleModel(GenerativeModel):
     """Encodes the class (nearest prototype) as a one-hot code; decodes class ``(k + shift) % K``."""
+
+    capabilities = Capabilities(family="test oracle", fusion="nearest prototype", paper="none")
 
     def __init__(self, specs: dict[str, ModalitySpec], shift: int = 0) -> None:
         super().__init__(specs, config=None)

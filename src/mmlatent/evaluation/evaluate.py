@@ -62,9 +62,12 @@ def evaluate(
         raise ValueError(f"unknown split {split!r}; data set has {sorted(data.splits)}")
     result = EvaluationResult(split=split, n_samples=len(data.splits[split]), reconstruction={})
     with inference(model, seed):
-        result.reconstruction = reconstruction_scores(
-            model, data, split=split, batch_size=batch_size
-        )
+        if model.capabilities.encodes:
+            result.reconstruction = reconstruction_scores(
+                model, data, split=split, batch_size=batch_size
+            )
+        else:
+            result.notes.append("no reconstruction: the model has no encoder")
         if not judges:
             result.notes.append(NO_LABELS)
             return result

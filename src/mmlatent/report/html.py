@@ -66,9 +66,12 @@ def _context(
     real = (
         {m: render(data.modalities[m], data.tensors[m][rows]) for m in names} if len(rows) else {}
     )
+    can = model.capabilities
     return {
         "title": f"{type(model).__name__} on {data.name}",
         "model_name": getattr(model, "registry_name", "") or type(model).__name__,
+        "model_about": f"{can.family}, {can.fusion} fusion, latent loss "
+        f"{getattr(model.config, 'latent_loss', 'n/a')} ({can.paper})",
         "data": data,
         "modalities": names,
         "created": datetime.datetime.now().strftime("%Y-%m-%d %H:%M"),
@@ -76,10 +79,14 @@ def _context(
         "coherence_rows": coherence_rows(metrics),
         "reconstruction_rows": reconstruction_rows(metrics),
         "other_rows": other_rows(metrics),
-        "grids": gallery.cross_modal_grids(model, data, rows, real) if real else [],
-        "reconstructions": gallery.reconstructions(model, data, rows, real) if real else None,
+        "grids": gallery.cross_modal_grids(model, data, rows, real)
+        if real and len(names) > 1
+        else [],
+        "reconstructions": gallery.reconstructions(model, data, rows, real)
+        if real and can.encodes
+        else None,
         "loss_curves": _loss_curves(history_csv),
-        "latent_map": _latent_map(model, data, latent_points, seed),
+        "latent_map": _latent_map(model, data, latent_points, seed) if can.encodes else None,
     }
 
 
