@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PIP := $(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt
 
-.PHONY: setup demo test test-fast lint bench clean
+.PHONY: setup demo test test-fast lint bench bench-zoo clean
 
 setup: $(STAMP)
 
@@ -33,6 +33,15 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/speed.py
 	$(BIN)/python benchmarks/avmnist.py
+
+# Every model and latent loss at one budget, complete and with half the audio missing; AV-MNIST
+# too when ../shared/data is there. Hours on 2 cores: results/zoo-*.json and .md.
+bench-zoo: $(STAMP)
+	$(BIN)/python benchmarks/zoo.py --data digits
+	$(BIN)/python benchmarks/zoo.py --data digits --missing audio=0.5
+	if [ -d ../shared/data/mnist ]; then \
+	  $(BIN)/python benchmarks/zoo.py --data avmnist && \
+	  $(BIN)/python benchmarks/zoo.py --data avmnist --missing audio=0.5; fi
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache .mypy_cache .ruff_cache

@@ -23,6 +23,15 @@ def _data_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
         os.environ.pop("MMLATENT_CACHE", None)
 
 
+@pytest.fixture(autouse=True)
+def _one_thread() -> Iterator[None]:
+    """Test tensors are tiny: one thread is fastest, and more thrash a shared CPU (50x slower)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 @pytest.fixture
 def tiny_data() -> MultimodalData:
     """40 rows of random image/text/audio tensors (no files, no librosa); every 4th row lacks audio."""

@@ -156,3 +156,30 @@ def test_data_check_reports_a_manifest(tmp_path, capsys):
     assert "8" in capsys.readouterr().out
     manifest.write_text(manifest.read_text() + '{"image": "../outside.png"}\n')
     assert main(["data", "check", str(manifest)]) == 1
+
+
+def test_fit_missing_flag_lands_in_the_run_config(tmp_path):
+    from mmlatent.config import RunConfig
+
+    manifest = write_manifest(tmp_path, n=16)
+    run = tmp_path / "run"
+    args = ["fit", "--data", "manifest", "--data-option", f"path={manifest}", "--out", str(run)]
+    args += [x for o in TINY for x in ("--set", o)] + ["--max-epochs", "1"]
+    assert main([*args, "--missing", "audio=0.5", "--missing", "text=0.25"]) == 0
+    assert RunConfig.from_yaml(run / "config.yaml").data.missing == {"audio": 0.5, "text": 0.25}
+
+
+def test_fit_missing_flag_errors_name_the_field(tmp_path, capsys):
+    out = ["--out", str(tmp_path / "run")]
+    assert main(["fit", "--data", "digits", "--missing", "audio=1.5", *out]) == 2
+    err = capsys.readouterr().err
+    assert "data.missing.audio" in err and "[0, 1)" in err and "1.5" in err
+    assert main(["fit", "--data", "digits", "--missing", "audio=half", *out]) == 2
+    assert "data.missing.audio" in capsys.readouterr().err
+    assert main(["fit", "--data", "digits", "--missing", "audio", *out]) == 2
+    assert "--missing 'audio' must look like NAME=VALUE" in capsys.readouterr().err
+    manifest = write_manifest(tmp_path, n=8)
+    data = ["--data", "manifest", "--data-option", f"path={manifest}"]
+    assert main(["fit", *data, "--missing", "smell=0.5", *out]) == 2
+    assert "'smell'" in capsys.readouterr().err
+    assert not (tmp_path / "run").exists()

@@ -64,7 +64,11 @@ def seeded_draws(
 
 @torch.no_grad()
 def _train_codes(run: Run, data: MultimodalData) -> torch.Tensor:
-    batch = data.split_batch("train")
+    """Codes of the training rows that hold at least one of the model's modalities."""
+    names = [m for m in run.model.modalities if m in data.masks]
+    train = data.splits["train"]
+    keep = torch.stack([data.masks[m][train] for m in names]).any(0)
+    batch = data.batch(train[keep])
     run.model.eval()
     return torch.cat(
         [

@@ -49,7 +49,7 @@ class Capabilities:
         """One line of the flags that hold, for tables and help text."""
         flags = {
             "encodes": self.encodes,
-            "any-subset": self.conditions_on_any_subset,
+            "any-subset": self.multimodal and self.conditions_on_any_subset,
             "incomplete-rows": self.trains_on_incomplete_rows,
         }
         return ", ".join(name for name, on in flags.items() if on) or "-"

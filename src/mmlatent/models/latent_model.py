@@ -318,6 +318,7 @@ class LatentModel(GenerativeModel):
         """
         if k < 1:
             raise ValueError(f"k must be >= 1, got {k}")
+        data, mask = self.own(data, mask)
         present = self.present(data, mask)
         posterior = self.encode(data, mask)  # (B, D)
         eps = torch.randn((k, *posterior.mean.shape), device=posterior.mean.device)
@@ -353,7 +354,9 @@ class LatentModel(GenerativeModel):
         elif source == "given":
             assert given is not None
             posterior = self.posterior_for_generation(given)
-            z = posterior.rsample() if sample_latent else posterior.mean
+            # A plain autoencoder's encoder variance is never trained: decode its code itself.
+            draw = sample_latent and self.latent_loss.samples_codes
+            z = posterior.rsample() if draw else posterior.mean
         else:
             assert n is not None
             z = self.prior_draw(n, sample_latent)

@@ -13,7 +13,7 @@ import torch
 from torch import Tensor
 
 from mmlatent.data.datasets.base import MultimodalData
-from mmlatent.evaluation.coherence import direction_key, rows_with
+from mmlatent.evaluation.coherence import direction_key
 from mmlatent.evaluation.runtime import model_device
 from mmlatent.models.base import GenerativeModel
 from mmlatent.report.render import Item, render
@@ -143,9 +143,10 @@ def latent_codes(
 ) -> tuple[Tensor, Tensor]:
     """Posterior means of up to ``limit`` seeded test rows (labelled first), and their labels."""
     names = [m for m in model.modalities if m in data.modalities]
-    rows = rows_with(data, "test", [])  # labelled test rows
-    if len(rows) == 0:
-        rows = data.splits["test"]
+    test = data.splits["test"]
+    rows = test[torch.stack([data.masks[m][test] for m in names]).any(0)]  # some modality
+    labelled = rows[data.labels[rows] >= 0]
+    rows = labelled if len(labelled) else rows
     order = torch.randperm(len(rows), generator=torch.Generator().manual_seed(seed))
     rows = rows[order[:limit]]
     device = model_device(model)
