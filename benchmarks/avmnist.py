@@ -61,7 +61,7 @@ def main() -> None:
     # --evaluate-only re-scores a finished run (e.g. after the judges changed)
     run = Run.load(args.run_dir) if args.evaluate_only else fit(config, args.run_dir, data=data)
     fit_seconds = _fit_wall_seconds(args.run_dir)
-    epochs = _epochs_trained(args.run_dir / "logs" / "metrics.csv")
+    epochs = epochs_trained(args.run_dir / "logs" / "metrics.csv")
     metrics = evaluate_run(run, data=data)
     result = {
         "benchmark": "MoPoE on AV-MNIST (MNIST + FSDD + captions), test split",
@@ -107,7 +107,7 @@ def _fit_wall_seconds(run_dir: Path) -> float:
     return (run_dir / "model.safetensors").stat().st_mtime - start
 
 
-def _epochs_trained(history: Path) -> int:
+def epochs_trained(history: Path) -> int:
     import csv
 
     with history.open() as f:

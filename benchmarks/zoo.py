@@ -14,7 +14,6 @@ and a Markdown table beside it.
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import math
 import platform
@@ -37,6 +36,7 @@ from mmlatent.training.fit import fit
 from mmlatent.workflows import evaluate_run
 
 sys.path.insert(0, str(Path(__file__).parent))
+from avmnist import epochs_trained
 from independent_judge import audio_coherence, judge_for
 
 RESULTS = Path(__file__).parent / "results"
@@ -144,7 +144,7 @@ def run_entry(
             shutil.rmtree(run_dir)  # an interrupted fit: start it again
         run = fit(config, run_dir, data=data)
     fit_seconds = time.perf_counter() - started
-    epochs = _epochs_trained(run_dir / "logs" / "metrics.csv")
+    epochs = epochs_trained(run_dir / "logs" / "metrics.csv")
     metrics = evaluate_run(run, data=data)
     record: dict[str, Any] = {
         "model": model,
@@ -247,12 +247,6 @@ def _pair(text: str) -> tuple[str, float]:
     if not sep:
         raise SystemExit(f"--missing {text!r}: expected MOD=RATE, e.g. audio=0.5")
     return name, float(value)
-
-
-def _epochs_trained(history: Path) -> int:
-    with history.open() as f:
-        epochs = {int(row["epoch"]) for row in csv.DictReader(f) if row.get("epoch")}
-    return max(epochs) + 1 if epochs else 0
 
 
 if __name__ == "__main__":

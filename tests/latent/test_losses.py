@@ -29,7 +29,7 @@ def test_registry_lists_every_latent_loss() -> None:
 def test_unknown_name_and_option_name_the_valid_ones() -> None:
     with pytest.raises(ValueError, match=r"'jsd'.*adversarial, kl, mmd, none"):
         build_latent_loss("jsd", 3)
-    with pytest.raises(ValueError, match=r"'kernal'.*kernel, scale, weight"):
+    with pytest.raises(ValueError, match=r"'kernal'.*kernel, kl_weight, scale, weight"):
         build_latent_loss("mmd", 3, {"kernal": "rbf"})
     with pytest.raises(ValueError, match=r"'weight'.*valid options: none"):
         build_latent_loss("kl", 3, {"weight": 2.0})
@@ -195,3 +195,29 @@ def test_every_model_trains_with_every_latent_loss_it_accepts(name: str, latent_
     if latent_loss == "adversarial":
         players = [m for m in model.modules() if isinstance(m, AdversarialLatentLoss)]
         assert players and all(p.grad is not None for m in players for p in m.parameters())
+
+
+def test_mmd_loss_without_a_scale_averages_the_multi_scale_kernels() -> None:
+    from mmlatent.latent.losses import MULTI_SCALES, MMDLoss
+
+    z = torch.randn(16, 3) + 1.0
+    torch.manual_seed(4)
+    got = MMDLoss(3, weight=1.0)(z, torch.zeros(16)).penalty
+    torch.manual_seed(4)
+    prior = torch.randn_like(z)
+    want = sum(mmd(z, prior, "imq", 6.0 * c) for c in MULTI_SCALES) / len(MULTI_SCALES)
+    torch.testing.assert_close(got, want)
+
+
+@pytest.mark.parametrize("name", ["mmd", "adversarial"])
+def test_kl_weight_adds_that_share_of_the_kl(name: str) -> None:
+    z, kl = torch.randn(16, 3), torch.full((16,), 2.0)
+    torch.manual_seed(0)
+    plain = build_latent_loss(name, 3)
+    plain_penalty = plain(z, kl).penalty
+    torch.manual_seed(0)
+    mixed = build_latent_loss(name, 3, {"kl_weight": 0.5})
+    mixed.load_state_dict(plain.state_dict())
+    torch.testing.assert_close(mixed(z, kl).penalty, plain_penalty + 1.0)
+    with pytest.raises(ValueError, match="kl_weight"):
+        build_latent_loss(name, 3, {"kl_weight": -1.0})

@@ -66,6 +66,13 @@ def build_latent_loss(
     return cls(latent_dim, **options)
 
 
+def check_kl_weight(kl_weight: float) -> None:
+    """``kl_weight`` keeps part of the per-sample KL beside an aggregate loss (InfoVAE, Zhao et
+    al. 2019): posteriors keep their spread, and unused dimensions stay at the prior."""
+    if kl_weight < 0:
+        raise ValueError(f"kl_weight must be >= 0, got {kl_weight}")
+
+
 def _zero(z: Tensor) -> Tensor:
     return torch.zeros((), dtype=z.dtype, device=z.device)
 
@@ -141,15 +148,21 @@ def _off_diagonal_mean(gram: Tensor) -> Tensor:
     return (gram.sum() - gram.diagonal().sum()) / (n * (n - 1))
 
 
+MULTI_SCALES: tuple[float, ...] = (0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0)
+"""Multiples of 2 D summed over when no single kernel scale is given: one bandwidth sees either
+the clusters or the spread of the codes, not both (the WAE authors' code sums these)."""
+
+
 @register_latent_loss("mmd")
 class MMDLoss(LatentLoss):
     """MMD^2 between the batch's codes and as many N(0, I) draws (WAE-MMD).
 
     MMD^2 is a batch statistic of order 1/B, far below a summed reconstruction NLL; ``weight``
     puts it on that scale (WAE's lambda), so beta keeps its meaning of a relative weight.
+    Without a ``scale`` the kernel is a sum over ``MULTI_SCALES``.
     """
 
-    options: tuple[str, ...] = ("kernel", "scale", "weight")
+    options: tuple[str, ...] = ("kernel", "scale", "weight", "kl_weight")
 
     def __init__(
         self,
@@ -157,20 +170,29 @@ class MMDLoss(LatentLoss):
         kernel: str = "imq",
         scale: float | None = None,
         weight: float = 100.0,
+        kl_weight: float = 0.0,
     ) -> None:
         super().__init__()
         if kernel not in KERNELS:
             raise ValueError(f"mmd kernel must be one of {tuple(KERNELS)}, got {kernel!r}")
         if weight <= 0 or (scale is not None and scale <= 0):
             raise ValueError(f"mmd weight and scale must be > 0, got {weight}, {scale}")
-        self.kernel, self.scale, self.weight = kernel, scale, weight
+        check_kl_weight(kl_weight)
+        self.kernel, self.scale, self.weight, self.kl_weight = kernel, scale, weight, kl_weight
 
     def forward(self, z: Tensor, kl: Tensor) -> LatentPenalty:
         if len(z) < 2:  # one code says nothing about a distribution
             return LatentPenalty(_zero(z), _zero(z), {"mmd": _zero(z)})
         prior = torch.randn_like(z)
-        value = mmd(z, prior, self.kernel, self.scale)
-        return LatentPenalty(self.weight * value, _zero(z), {"mmd": value.detach()})
+        if self.scale is not None:
+            value = mmd(z, prior, self.kernel, self.scale)
+        else:
+            base = 2.0 * z.shape[-1]
+            value = sum(mmd(z, prior, self.kernel, base * c) for c in MULTI_SCALES) / len(
+                MULTI_SCALES
+            )
+        penalty = self.weight * value + self.kl_weight * kl.mean()
+        return LatentPenalty(penalty, _zero(z), {"mmd": value.detach()})
 
 
 # -- adversarial ----------------------------------------------------------------------------------
@@ -185,15 +207,18 @@ class AdversarialLatentLoss(LatentLoss):
     it moves the encoder alone. Summing the two is then the same as alternating their steps.
     """
 
-    options: tuple[str, ...] = ("hidden_dim", "weight")
+    options: tuple[str, ...] = ("hidden_dim", "weight", "kl_weight")
 
-    def __init__(self, latent_dim: int, hidden_dim: int = 256, weight: float = 10.0) -> None:
+    def __init__(
+        self, latent_dim: int, hidden_dim: int = 256, weight: float = 10.0, kl_weight: float = 0.0
+    ) -> None:
         super().__init__()
         if hidden_dim < 1 or weight <= 0:
             raise ValueError(
                 f"adversarial hidden_dim and weight must be > 0, got {hidden_dim}, {weight}"
             )
-        self.weight = weight
+        check_kl_weight(kl_weight)
+        self.weight, self.kl_weight = weight, kl_weight
         self.discriminator = nn.Sequential(
             nn.Linear(latent_dim, hidden_dim),
             nn.LeakyReLU(0.2),
@@ -212,4 +237,4 @@ class AdversarialLatentLoss(LatentLoss):
         fooled = functional_call(self.discriminator, frozen, (z,))  # (B, 1)
         g_loss = F.binary_cross_entropy_with_logits(fooled, torch.ones_like(fooled))
         terms = {"disc": d_loss.detach(), "adv": g_loss.detach()}
-        return LatentPenalty(self.weight * g_loss, d_loss, terms)
+        return LatentPenalty(self.weight * g_loss + self.kl_weight * kl.mean(), d_loss, terms)
