@@ -24,8 +24,9 @@ TINY = [
 ]
 
 
-def write_manifest(folder: Path, n: int = 32) -> Path:
-    """Two classes: a bright square or a cross, a low or high tone, a caption; some rows lack audio."""
+def write_manifest(folder: Path, n: int = 32, *, holes: bool = True) -> Path:
+    """Two classes: a bright square or a cross, a low or high tone, a caption; with ``holes``
+    every fourth row lacks audio."""
     (folder / "img").mkdir()
     (folder / "wav").mkdir()
     rng = np.random.default_rng(0)
@@ -43,7 +44,7 @@ def write_manifest(folder: Path, n: int = 32) -> Path:
             "text": f"a {SHAPES[label]} number {i}",
             "label": SHAPES[label],
         }
-        if i % 4 != 3:
+        if i % 4 != 3 or not holes:
             t = np.arange(4000) / 8000
             tone = 0.5 * np.sin(2 * np.pi * (300 if label == 0 else 1200) * t)
             sf.write(folder / "wav" / f"{i}.wav", tone, 8000)
