@@ -8,7 +8,6 @@ from mmlatent.cli import main
 from mmlatent.models import model_class
 from mmlatent.registry import MODELS
 from mmlatent.run import Run
-
 from test_cli import write_manifest
 
 QUICK = [
