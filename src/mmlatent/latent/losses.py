@@ -169,7 +169,7 @@ class MMDLoss(LatentLoss):
         latent_dim: int,
         kernel: str = "imq",
         scale: float | None = None,
-        weight: float = 100.0,
+        weight: float = 1000.0,
         kl_weight: float = 0.0,
     ) -> None:
         super().__init__()
