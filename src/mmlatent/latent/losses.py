@@ -184,13 +184,9 @@ class MMDLoss(LatentLoss):
         if len(z) < 2:  # one code says nothing about a distribution
             return LatentPenalty(_zero(z), _zero(z), {"mmd": _zero(z)})
         prior = torch.randn_like(z)
-        if self.scale is not None:
-            value = mmd(z, prior, self.kernel, self.scale)
-        else:
-            base = 2.0 * z.shape[-1]
-            value = sum(mmd(z, prior, self.kernel, base * c) for c in MULTI_SCALES) / len(
-                MULTI_SCALES
-            )
+        base = 2.0 * z.shape[-1]
+        scales = [self.scale] if self.scale is not None else [base * c for c in MULTI_SCALES]
+        value = torch.stack([mmd(z, prior, self.kernel, c) for c in scales]).mean()
         penalty = self.weight * value + self.kl_weight * kl.mean()
         return LatentPenalty(penalty, _zero(z), {"mmd": value.detach()})
 
