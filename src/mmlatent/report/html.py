@@ -70,8 +70,9 @@ def _context(
     return {
         "title": f"{type(model).__name__} on {data.name}",
         "model_name": getattr(model, "registry_name", "") or type(model).__name__,
-        "model_about": f"{can.family}, {can.fusion} fusion, latent loss "
-        f"{getattr(model.config, 'latent_loss', 'n/a')} ({can.paper})",
+        "model_about": f"{can.family}, "
+        + (f"{can.fusion} fusion" if can.multimodal else f"one modality ({names[0]})")
+        + f", latent loss {getattr(model.config, 'latent_loss', 'n/a')} ({can.paper})",
         "data": data,
         "modalities": names,
         "created": datetime.datetime.now().strftime("%Y-%m-%d %H:%M"),
