@@ -4,7 +4,7 @@ import pytest
 import torch
 from torch.distributions import Normal, kl_divergence
 
-from mmlatent.latent import LOGVAR_MAX, LOGVAR_MIN, Gaussian
+from mmlatent.latent import LOGVAR_MAX, LOGVAR_MIN, Gaussian, standard_normal_log_prob
 
 
 def _random_gaussian(b: int = 5, d: int = 3) -> Gaussian:
@@ -51,3 +51,17 @@ def test_extreme_logvar_is_clamped_and_finite() -> None:
 def test_shape_mismatch_raises() -> None:
     with pytest.raises(ValueError, match="differ"):
         Gaussian(torch.zeros(2, 3), torch.zeros(2, 4))
+
+
+def test_kl_between_gaussians_matches_torch() -> None:
+    q, p = _random_gaussian(), Gaussian(torch.randn(5, 3), torch.randn(5, 3))
+    want = kl_divergence(Normal(q.mean, q.std), Normal(p.mean, p.std)).sum(-1)
+    torch.testing.assert_close(q.kl(p), want)
+    torch.testing.assert_close(
+        q.kl(Gaussian(torch.zeros(5, 3), torch.zeros(5, 3))), q.kl_standard_normal()
+    )
+
+
+def test_standard_normal_log_prob_matches_torch() -> None:
+    z = torch.randn(4, 3)
+    torch.testing.assert_close(standard_normal_log_prob(z), Normal(0.0, 1.0).log_prob(z).sum(-1))

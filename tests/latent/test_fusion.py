@@ -121,3 +121,18 @@ def test_full_mode_falls_back_to_poe_of_present_modalities() -> None:
 def test_mixture_rejects_samples_with_nothing_present() -> None:
     with pytest.raises(ValueError, match="at least one present"):
         _mixture("all", torch.tensor([[True, True, True], [False, False, False]]))
+
+
+def test_product_without_the_prior_expert() -> None:
+    mean, logvar = torch.randn(4, 3, 2), torch.randn(4, 3, 2)
+    one = torch.tensor([True, False, False]).expand(4, 3)
+    alone = product_of_experts(mean, logvar, one, prior=False)  # one expert: itself
+    torch.testing.assert_close(alone.mean, mean[:, 0])
+    torch.testing.assert_close(alone.logvar, logvar[:, 0])
+    both = torch.tensor([True, True, False]).expand(4, 3)
+    precision = torch.exp(-logvar[:, :2]).sum(1)  # (4, 2)
+    product = product_of_experts(mean, logvar, both, prior=False)
+    torch.testing.assert_close(product.logvar, -precision.log())
+    torch.testing.assert_close(
+        product.mean, (mean[:, :2] * torch.exp(-logvar[:, :2])).sum(1) / precision
+    )

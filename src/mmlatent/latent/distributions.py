@@ -22,6 +22,11 @@ def clamp_logvar(logvar: Tensor) -> Tensor:
     return logvar.clamp(LOGVAR_MIN, LOGVAR_MAX)
 
 
+def standard_normal_log_prob(z: Tensor) -> Tensor:
+    """log N(z; 0, I), summed over the last dimension: shape (...,)."""
+    return -0.5 * (z.pow(2) + _LOG_2PI).sum(-1)
+
+
 @dataclass
 class Gaussian:
     """N(mean, diag(exp(logvar))) over the last dimension; leading dimensions are a batch.
@@ -57,6 +62,15 @@ class Gaussian:
     def kl_standard_normal(self) -> Tensor:
         """KL(q || N(0, I)) in closed form, summed over the last dimension: shape (...,)."""
         return 0.5 * (self.var + self.mean.pow(2) - 1.0 - self.logvar).sum(-1)
+
+    def kl(self, other: Gaussian) -> Tensor:
+        """KL(self || other) in closed form, summed over the last dimension: shape (...,).
+
+        Written with differences of log-variances, so no variance is divided by another.
+        """
+        ratio = torch.exp(self.logvar - other.logvar)  # var_self / var_other
+        mahalanobis = (self.mean - other.mean).pow(2) * torch.exp(-other.logvar)
+        return 0.5 * (ratio + mahalanobis - 1.0 - (self.logvar - other.logvar)).sum(-1)
 
     def log_prob(self, z: Tensor) -> Tensor:
         """log q(z), summed over the last dimension: shape (...,)."""

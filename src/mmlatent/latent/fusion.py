@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import combinations
+from typing import Any
 
 import torch
 from torch import Tensor
@@ -20,19 +21,29 @@ from mmlatent.latent.distributions import Gaussian
 SUBSET_MODES: tuple[str, ...] = ("all", "full", "singletons")
 
 
-def product_of_experts(mean: Tensor, logvar: Tensor, expert_mask: Tensor) -> Gaussian:
+def product_of_experts(
+    mean: Tensor, logvar: Tensor, expert_mask: Tensor, *, prior: bool = True
+) -> Gaussian:
     """Precision-weighted product of the unmasked experts (..., M, D) and a N(0, I) prior expert.
 
     Computed in log space: the joint log-precision is a logsumexp of ``-logvar``, and each mean is
     weighted by ``exp(logvar_joint - logvar_m) <= 1``, so nothing overflows however extreme an
     expert is. Masked-out experts get log-precision -inf (weight exactly 0) and their values never
     reach the result, even when they are NaN. The prior keeps the product proper when every expert
-    is masked (Wu & Goodman 2018, Sec. 2).
+    is masked (Wu & Goodman 2018, Sec. 2); with ``prior=False`` it is left out (JMVAE's product of
+    unimodal experts, each already trained toward the full posterior), and every row then needs
+    an unmasked expert.
     """
     mask = expert_mask.unsqueeze(-1)  # (..., M, 1)
     neg_logvar = torch.where(mask, -logvar, float("-inf"))  # (..., M, D)
-    prior = torch.zeros_like(neg_logvar[..., :1, :])  # (..., 1, D): log-precision of N(0, I)
-    joint_logvar = -torch.logsumexp(torch.cat([neg_logvar, prior], dim=-2), dim=-2)  # (..., D)
+    if prior:
+        prior_term = torch.zeros_like(
+            neg_logvar[..., :1, :]
+        )  # (..., 1, D): N(0, I)'s log-precision
+        neg_logvar_all = torch.cat([neg_logvar, prior_term], dim=-2)
+    else:
+        neg_logvar_all = neg_logvar
+    joint_logvar = -torch.logsumexp(neg_logvar_all, dim=-2)  # (..., D)
     weights = torch.exp(joint_logvar.unsqueeze(-2) + neg_logvar)  # (..., M, D)
     joint_mean = (weights * torch.where(mask, mean, 0.0)).sum(-2)  # (..., D); prior mean is 0
     return Gaussian(joint_mean, joint_logvar)
@@ -123,3 +134,47 @@ def mixture_of_subsets(
     )  # (B, S + 1, M)
     components = product_of_experts(mean.unsqueeze(1), logvar.unsqueeze(1), experts)  # (B, S+1, D)
     return SubsetMixture(components, torch.cat([usable, fallback], dim=1))
+
+
+# -- uniform mixtures of unimodal experts (MMVAE, MMVAE+) -----------------------------------------
+
+
+def mixture_log_prob(experts: Any, present: Tensor, z: Tensor) -> Tensor:
+    """log of the uniform mixture of the present experts at codes z: a logsumexp over experts.
+
+    ``experts`` is a distribution with ``log_prob`` (a ``Gaussian`` or ``Laplace``) of shape
+    (..., M, D); ``present`` (..., M) bool and ``z`` (..., D) broadcast against it. Absent
+    experts get -inf (weight exactly 0). Returns the broadcast batch shape, without M.
+    """
+    log_q = experts.log_prob(z.unsqueeze(-2))  # (..., M)
+    log_q = torch.where(present, log_q, float("-inf"))
+    return torch.logsumexp(log_q, dim=-1) - torch.log(present.sum(-1).to(z.dtype))
+
+
+def mixture_moments(experts: Gaussian, present: Tensor) -> Gaussian:
+    """The Gaussian with the mean and variance of the uniform mixture of the present experts.
+
+    ``experts`` (B, M, D), ``present`` (B, M). The variance is the mean of the experts'
+    variances plus the spread of their means, a sum of non-negative terms.
+    """
+    keep = present.unsqueeze(-1)  # (B, M, 1)
+    weights = present.to(experts.mean.dtype) / present.sum(-1, keepdim=True)  # (B, M)
+    weights = weights.unsqueeze(-1)  # (B, M, 1)
+    means = torch.where(keep, experts.mean, 0.0)
+    mean = (weights * means).sum(1)  # (B, D)
+    spread = torch.where(keep, experts.var + (means - mean.unsqueeze(1)).pow(2), 0.0)
+    return Gaussian(mean, torch.log((weights * spread).sum(1)))
+
+
+def mixture_components(
+    mean: Tensor, logvar: Tensor, present: Tensor, k: int
+) -> tuple[Tensor, Tensor]:
+    """k components per row, drawn uniformly from its present experts (B, M, D): their
+    parameters, (K, B, D) each; a draw from them is a draw from the mixture."""
+    pick = torch.multinomial(present.float(), k, replacement=True).T  # (K, B)
+    index = pick[..., None, None].expand(-1, -1, 1, mean.shape[-1])  # (K, B, 1, D)
+    shape = (k, *mean.shape)  # (K, B, M, D)
+    chosen_mean, chosen_logvar = (
+        x.expand(shape).gather(2, index).squeeze(2) for x in (mean, logvar)
+    )  # (K, B, D) each
+    return chosen_mean, chosen_logvar

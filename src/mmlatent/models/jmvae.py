@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
-from mmlatent.latent import Gaussian
+from mmlatent.latent import Gaussian, product_of_experts
 from mmlatent.models.base import Capabilities, LossOutput
 from mmlatent.models.latent_model import LatentModel, LatentModelConfig, require
 from mmlatent.nn import build_encoder
@@ -43,30 +43,6 @@ class JMVAEConfig(LatentModelConfig):
     def __post_init__(self) -> None:
         super().__post_init__()
         require(self.alpha >= 0, "alpha", "must be >= 0", self.alpha)
-
-
-def gaussian_kl(q: Gaussian, p: Gaussian) -> Tensor:
-    """KL(q || p) between diagonal Gaussians, summed over the last dimension: (...,).
-
-    Written with differences of log-variances, so no variance is divided by another directly.
-    """
-    ratio = torch.exp(q.logvar - p.logvar)  # var_q / var_p
-    mahalanobis = (q.mean - p.mean).pow(2) * torch.exp(-p.logvar)
-    return 0.5 * (ratio + mahalanobis - 1.0 - (q.logvar - p.logvar)).sum(-1)
-
-
-def product_without_prior(mean: Tensor, logvar: Tensor, expert_mask: Tensor) -> Gaussian:
-    """Precision-weighted product of the unmasked experts (..., M, D), without a prior expert.
-
-    Log space as in ``latent.fusion.product_of_experts``; masked experts get log-precision -inf
-    and never reach the result. Every row needs at least one unmasked expert.
-    """
-    mask = expert_mask.unsqueeze(-1)  # (..., M, 1)
-    neg_logvar = torch.where(mask, -logvar, float("-inf"))  # (..., M, D)
-    joint_logvar = -torch.logsumexp(neg_logvar, dim=-2)  # (..., D)
-    weights = torch.exp(joint_logvar.unsqueeze(-2) + neg_logvar)  # (..., M, D), sums to 1
-    joint_mean = (weights * torch.where(mask, mean, 0.0)).sum(-2)  # (..., D)
-    return Gaussian(joint_mean, joint_logvar)
 
 
 class JointEncoder(nn.Module):
@@ -120,7 +96,7 @@ class JMVAE(LatentModel):
         complete = present.all(-1)  # (B,)
         if complete.all():
             return self.joint_encoder(self.observed(data, present))
-        product = product_without_prior(*self.experts(data, present), present)
+        product = product_of_experts(*self.experts(data, present), present, prior=False)
         if not complete.any():
             return product
         joint = self.joint_encoder(self.observed(data, present))
@@ -147,8 +123,8 @@ class JMVAE(LatentModel):
         joint = self.joint_encoder(observed)  # (B, D)
         mean, logvar = self.experts(data, present)  # (B, M, D)
         unimodal = Gaussian(mean, logvar)
-        to_unimodal = gaussian_kl(
-            Gaussian(joint.mean.unsqueeze(1), joint.logvar.unsqueeze(1)), unimodal
+        to_unimodal = Gaussian(joint.mean.unsqueeze(1), joint.logvar.unsqueeze(1)).kl(
+            unimodal
         )  # (B, M)
         z = self.latent_code(joint)  # (B, D)
         params = self.decode(z, list(observed), inputs=observed)

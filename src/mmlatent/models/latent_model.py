@@ -17,7 +17,12 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from mmlatent.latent import Gaussian, LatentPenalty, build_latent_loss
+from mmlatent.latent import (
+    Gaussian,
+    LatentPenalty,
+    build_latent_loss,
+    standard_normal_log_prob,
+)
 from mmlatent.models.base import GenerativeModel, generation_source
 from mmlatent.nn import (
     build_decoder,
@@ -326,8 +331,7 @@ class LatentModel(GenerativeModel):
         observed = self.observed(data, present)
         params = self.decode(z, list(observed), inputs=observed)
         loglik = self.log_likelihoods(params, data, present).sum(-1)  # (K, B)
-        prior = Gaussian(torch.zeros_like(z), torch.zeros_like(z))
-        log_w = loglik + prior.log_prob(z) - posterior.log_prob(z)  # (K, B)
+        log_w = loglik + standard_normal_log_prob(z) - posterior.log_prob(z)  # (K, B)
         return torch.logsumexp(log_w, dim=0) - math.log(k)
 
     # -- generation -----------------------------------------------------------------------------

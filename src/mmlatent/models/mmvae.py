@@ -32,7 +32,13 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from mmlatent.latent import Gaussian, clamp_logvar
+from mmlatent.latent import (
+    Gaussian,
+    mixture_components,
+    mixture_log_prob,
+    mixture_moments,
+    standard_normal_log_prob,
+)
 from mmlatent.latent.laplace import Laplace, standard_laplace_log_prob
 from mmlatent.models.base import Capabilities, LossOutput
 from mmlatent.models.latent_model import LatentModel, LatentModelConfig, require
@@ -120,7 +126,7 @@ class MMVAE(LatentModel):
         """log p(z) under N(0, I) or Laplace(0, 1), summed over the last dimension: (...,)."""
         if self.config.posterior == "laplace":
             return standard_laplace_log_prob(z)
-        return Gaussian(torch.zeros_like(z), torch.zeros_like(z)).log_prob(z)
+        return standard_normal_log_prob(z)
 
     def prior_draw(self, n: int, sample_latent: bool) -> Tensor:
         """n codes from the prior (Laplace(0, 1) for Laplace experts); zeros when not sampling."""
@@ -137,12 +143,7 @@ class MMVAE(LatentModel):
         mean_m [var_m + (mean_m - mean)^2], which a Laplace expert enters with its 2 b^2)."""
         present = self.present(data, mask)
         self.require_some_present(present)
-        mean, logvar = self.experts(data, present)  # (B, M, D)
-        strata = present.unsqueeze(1)  # (B, 1, M), against values (B, D, M)
-        mix_mean = stratified_mean(mean.transpose(1, 2), strata)  # (B, D)
-        spread = clamp_logvar(logvar).exp() + (mean - mix_mean.unsqueeze(1)).pow(2)  # (B, M, D)
-        mix_var = stratified_mean(spread.transpose(1, 2), strata)  # (B, D)
-        return Gaussian(mix_mean, mix_var.log())
+        return mixture_moments(Gaussian(*self.experts(data, present)), present)
 
     def posterior_for_generation(  # type: ignore[override]  # a Laplace draws the same way
         self, given: dict[str, Tensor]
@@ -150,22 +151,8 @@ class MMVAE(LatentModel):
         """A draw from the mixture: one uniformly chosen given modality's expert per row."""
         mask = {m: torch.ones(len(x), dtype=torch.bool, device=x.device) for m, x in given.items()}
         present = self.present(given, mask)
-        mean, logvar = self.chosen_experts(*self.experts(given, present), present, 1)
+        mean, logvar = mixture_components(*self.experts(given, present), present, 1)
         return self.expert(mean[0], logvar[0])
-
-    @staticmethod
-    def chosen_experts(
-        mean: Tensor, logvar: Tensor, present: Tensor, k: int
-    ) -> tuple[Tensor, Tensor]:
-        """k components per row of the uniform mixture over its present experts (B, M, D):
-        their parameters, (K, B, D) each."""
-        pick = torch.multinomial(present.float(), k, replacement=True).T  # (K, B)
-        index = pick[..., None, None].expand(-1, -1, 1, mean.shape[-1])  # (K, B, 1, D)
-        shape = (k, *mean.shape)  # (K, B, M, D)
-        chosen_mean, chosen_logvar = (
-            x.expand(shape).gather(2, index).squeeze(2) for x in (mean, logvar)
-        )  # (K, B, D) each
-        return chosen_mean, chosen_logvar
 
     @torch.no_grad()
     def importance_log_likelihood(
@@ -180,7 +167,7 @@ class MMVAE(LatentModel):
         present = self.present(data, mask)
         self.require_some_present(present)
         mean, logvar = self.experts(data, present)  # (B, M, D)
-        z = self.expert(*self.chosen_experts(mean, logvar, present, k)).rsample()  # (K, B, D)
+        z = self.expert(*mixture_components(mean, logvar, present, k)).rsample()  # (K, B, D)
         observed = self.observed(data, present)
         params = self.decode(z, list(observed), inputs=observed)
         loglik = self.log_likelihoods(params, data, present).sum(-1)  # (K, B), unweighted
@@ -200,10 +187,7 @@ class MMVAE(LatentModel):
         """log q(z | X) = log mean_{j present} q_j(z) for draws z (K, B, M, D): (K, B, M).
         (Any (K, B, S, D) broadcasts: S = 1 scores one draw per row.)"""
         experts = self.expert(mean.unsqueeze(1), logvar.unsqueeze(1))  # (B, 1, M_j, D)
-        per_expert = experts.log_prob(z.unsqueeze(-2))  # (K, B, M, M_j)
-        per_expert = torch.where(present.unsqueeze(1), per_expert, float("-inf"))
-        count = present.sum(-1, keepdim=True).to(z.dtype)  # (B, 1)
-        return torch.logsumexp(per_expert, dim=-1) - count.log()
+        return mixture_log_prob(experts, present.unsqueeze(1), z)
 
     def cross_logliks(self, z: Tensor, data: dict[str, Tensor], present: Tensor) -> Tensor:
         """log p(x_j | z) of every modality j for every draw z (K, B, M, D): (K, B, M, M_j),

@@ -34,7 +34,15 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
-from mmlatent.latent import Gaussian, SubsetMixture, build_latent_loss
+from mmlatent.latent import (
+    Gaussian,
+    SubsetMixture,
+    build_latent_loss,
+    mixture_components,
+    mixture_log_prob,
+    mixture_moments,
+    standard_normal_log_prob,
+)
 from mmlatent.models.base import Capabilities, LossOutput, generation_source
 from mmlatent.models.latent_model import LatentModel, LatentModelConfig, require
 from mmlatent.nn import build_decoder, build_encoder
@@ -77,36 +85,6 @@ class MMVAEPlusConfig(LatentModelConfig):
             f"must be 'elbo' with latent_loss {self.latent_loss!r}",
             self.estimator,
         )
-
-
-def standard_normal_log_prob(x: Tensor) -> Tensor:
-    """log N(x; 0, I), summed over the last dimension."""
-    return -0.5 * (x.pow(2) + math.log(2.0 * math.pi)).sum(-1)
-
-
-def mixture_moments(experts: Gaussian, present: Tensor) -> Gaussian:
-    """The Gaussian with the mean and variance of the uniform mixture of the present experts.
-
-    ``experts`` (B, M, D), ``present`` (B, M). The variance is the mean of the experts'
-    variances plus the spread of their means, a sum of non-negative terms.
-    """
-    keep = present.unsqueeze(-1)  # (B, M, 1)
-    weights = present.to(experts.mean.dtype) / present.sum(-1, keepdim=True)  # (B, M)
-    weights = weights.unsqueeze(-1)  # (B, M, 1)
-    means = torch.where(keep, experts.mean, 0.0)
-    mean = (weights * means).sum(1)  # (B, D)
-    spread = torch.where(keep, experts.var + (means - mean.unsqueeze(1)).pow(2), 0.0)
-    return Gaussian(mean, torch.log((weights * spread).sum(1)))
-
-
-def mixture_log_prob(experts: Gaussian, present: Tensor, w: Tensor) -> Tensor:
-    """log of the uniform mixture of the present experts (B, M, D) at codes w (..., B, D): (..., B).
-
-    A logsumexp over the experts' log densities; absent experts get -inf (weight 0).
-    """
-    log_q = experts.log_prob(w.unsqueeze(-2))  # (..., B, M)
-    log_q = torch.where(present, log_q, float("-inf"))
-    return torch.logsumexp(log_q, dim=-1) - torch.log(present.sum(-1).to(w.dtype))
 
 
 @register_model("mmvae+")
@@ -351,7 +329,9 @@ class MMVAEPlus(LatentModel):
         present = self.present(data, mask)
         self.require_some_present(present)
         shared, private = self.posteriors(data, present)  # (B, M, D), (B, M, P)
-        w = self.mixture_draws(shared, present, k)  # (K, B, D)
+        w = Gaussian(
+            *mixture_components(shared.mean, shared.logvar, present, k)
+        ).rsample()  # (K, B, D)
         u_posterior = Gaussian(
             private.mean.expand(k, *private.mean.shape),
             private.logvar.expand(k, *private.mean.shape),
@@ -367,13 +347,3 @@ class MMVAEPlus(LatentModel):
         log_u = torch.where(present, log_u, 0.0).sum(-1)  # (K, B)
         log_w = loglik + log_u + standard_normal_log_prob(w) - mixture_log_prob(shared, present, w)
         return torch.logsumexp(log_w, dim=0) - math.log(k)
-
-    @staticmethod
-    def mixture_draws(experts: Gaussian, present: Tensor, k: int) -> Tensor:
-        """k draws per row from the uniform mixture of its present experts (B, M, D): (K, B, D)."""
-        pick = torch.multinomial(present.float(), k, replacement=True).T  # (K, B)
-        index = pick[..., None, None].expand(-1, -1, 1, experts.mean.shape[-1])  # (K, B, 1, D)
-        shape = (k, *experts.mean.shape)  # (K, B, M, D)
-        mean = experts.mean.expand(shape).gather(2, index).squeeze(2)  # (K, B, D)
-        logvar = experts.logvar.expand(shape).gather(2, index).squeeze(2)
-        return Gaussian(mean, logvar).rsample()
