@@ -151,26 +151,34 @@ class LatentModel(GenerativeModel):
 
     # -- inputs -------------------------------------------------------------------------------
 
-    def present(self, data: dict[str, Tensor], mask: dict[str, Tensor]) -> Tensor:
-        """(B, M) bool; a modality missing from ``data`` is absent for every sample."""
-        unknown = sorted(set(data) - set(self.specs))
-        if unknown:
-            raise ValueError(f"unknown modality {unknown[0]!r}; this model has {self.modalities}")
+    @staticmethod
+    def check_batch(data: dict[str, Tensor], mask: dict[str, Tensor]) -> int:
+        """The batch size, after checking that ``data`` is non-empty and every modality in it has
+        a mask and both share that size (any modality, this model's or not)."""
         if not data:
             raise ValueError("data must hold at least one modality")
         missing = [m for m in data if m not in mask]
         if missing:
             raise ValueError(f"mask lacks modality {missing[0]!r}")
-        first = next(iter(data.values()))
-        wrong = [m for m in data if len(data[m]) != len(first) or mask[m].shape != (len(first),)]
+        size = len(next(iter(data.values())))
+        wrong = [m for m in data if len(data[m]) != size or mask[m].shape != (size,)]
         if wrong:
             raise ValueError(
-                f"modality {wrong[0]!r}: data and mask must share the batch size {len(first)}"
+                f"modality {wrong[0]!r}: data and mask must share the batch size {size}"
             )
+        return size
+
+    def present(self, data: dict[str, Tensor], mask: dict[str, Tensor]) -> Tensor:
+        """(B, M) bool; a modality missing from ``data`` is absent for every sample."""
+        unknown = sorted(set(data) - set(self.specs))
+        if unknown:
+            raise ValueError(f"unknown modality {unknown[0]!r}; this model has {self.modalities}")
+        size = self.check_batch(data, mask)
+        device = next(iter(data.values())).device
         columns = [
             mask[m].to(torch.bool)
             if m in data
-            else torch.zeros(len(first), dtype=torch.bool, device=first.device)
+            else torch.zeros(size, dtype=torch.bool, device=device)
             for m in self.modalities
         ]
         return torch.stack(columns, dim=1)  # (B, M)

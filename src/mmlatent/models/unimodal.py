@@ -77,20 +77,6 @@ def choose_modality(specs: dict[str, ModalitySpec], modality: str | None) -> str
     return modality
 
 
-def rows_with_any(data: dict[str, Tensor], mask: dict[str, Tensor]) -> Tensor:
-    """(B,) bool: which rows have at least one modality, over every modality in the batch."""
-    if not data:
-        raise ValueError("data must hold at least one modality")
-    lacking = [m for m in data if m not in mask]
-    if lacking:
-        raise ValueError(f"mask lacks modality {lacking[0]!r}")
-    size = len(next(iter(data.values())))
-    wrong = [m for m in data if len(data[m]) != size or mask[m].shape != (size,)]
-    if wrong:
-        raise ValueError(f"modality {wrong[0]!r}: data and mask must share the batch size {size}")
-    return torch.stack([mask[m].to(torch.bool) for m in data]).any(0)  # (B,)
-
-
 class UnimodalModel(LatentModel):
     """Encoder q(z | x) and decoder p(x | z) of one modality; see the module doc."""
 
@@ -112,9 +98,14 @@ class UnimodalModel(LatentModel):
     def modality(self) -> str:
         return self.modalities[0]
 
+    def rows_with_any(self, data: dict[str, Tensor], mask: dict[str, Tensor]) -> Tensor:
+        """(B, 1) bool: which rows hold any modality of the (multimodal) batch."""
+        self.check_batch(data, mask)
+        return torch.stack([mask[m].to(torch.bool) for m in data]).any(0).unsqueeze(-1)
+
     def encode(self, data: dict[str, Tensor], mask: dict[str, Tensor]) -> Gaussian:
         """q(z | x) of the model's modality, which every row needs; other modalities are ignored."""
-        self.require_some_present(rows_with_any(data, mask).unsqueeze(-1))
+        self.require_some_present(self.rows_with_any(data, mask))
         own_data, own_mask = self.own(data, mask)
         m = self.modality
         if m not in own_data:
@@ -141,7 +132,7 @@ class UnimodalModel(LatentModel):
         With the ``kl`` loss and beta 1 this is the negative ELBO. If no row has the modality
         the loss is a zero that still reaches every parameter (so DDP sees them all used).
         """
-        self.require_some_present(rows_with_any(data, mask).unsqueeze(-1))
+        self.require_some_present(self.rows_with_any(data, mask))
         m = self.modality
         own_data, own_mask = self.own(data, mask)
         if m not in own_data or not own_mask[m].any():
