@@ -66,9 +66,7 @@ def seeded_draws(
 def _train_codes(run: Run, data: MultimodalData) -> torch.Tensor:
     """Codes of the training rows that hold at least one of the model's modalities."""
     names = [m for m in run.model.modalities if m in data.masks]
-    train = data.splits["train"]
-    keep = torch.stack([data.masks[m][train] for m in names]).any(0)
-    batch = data.batch(train[keep])
+    batch = data.batch(data.rows_with_any("train", names))
     run.model.eval()
     return torch.cat(
         [

@@ -101,3 +101,10 @@ def test_run_config_reads_missing_from_overrides_and_yaml(tmp_path) -> None:
         RunConfig().with_overrides(["data.missing={audio: 1}"])
     with pytest.raises(ConfigError, match=r"data\.missing"):
         RunConfig.from_dict({"data": {"missing": 0.5}})
+
+
+def test_rows_with_any_keeps_rows_holding_one_of_the_modalities(tiny_data) -> None:
+    test = tiny_data.splits["test"]
+    rows = tiny_data.rows_with_any("test", ["audio"])
+    assert set(rows.tolist()) == {int(i) for i in test if tiny_data.masks["audio"][i]}
+    assert tiny_data.rows_with_any("test", ["audio", "image"]).tolist() == test.tolist()

@@ -143,8 +143,7 @@ def latent_codes(
 ) -> tuple[Tensor, Tensor]:
     """Posterior means of up to ``limit`` seeded test rows (labelled first), and their labels."""
     names = [m for m in model.modalities if m in data.modalities]
-    test = data.splits["test"]
-    rows = test[torch.stack([data.masks[m][test] for m in names]).any(0)]  # some modality
+    rows = data.rows_with_any("test", names)
     labelled = rows[data.labels[rows] >= 0]
     rows = labelled if len(labelled) else rows
     order = torch.randperm(len(rows), generator=torch.Generator().manual_seed(seed))

@@ -66,6 +66,12 @@ class MultimodalData:
         idx = self.splits[split]
         return self.batch(idx if limit is None else idx[:limit])
 
+    def rows_with_any(self, split: str, modalities: list[str]) -> Tensor:
+        """Indices of ``split`` that hold at least one of ``modalities``: the rows a model of
+        those modalities can encode."""
+        idx = self.splits[split]
+        return idx[torch.stack([self.masks[m][idx] for m in modalities]).any(0)]
+
     def split_sizes(self) -> dict[str, int]:
         return {s: len(i) for s, i in self.splits.items()}
 
