@@ -358,11 +358,7 @@ class LatentModel(GenerativeModel):
         targets = self.check_targets(targets)
         if source == "latent":
             assert latent is not None
-            if latent.shape[-1] != self.latent_dim:
-                raise ValueError(
-                    f"latent must be (N, {self.latent_dim}), got {tuple(latent.shape)}"
-                )
-            z = latent
+            z = self.check_latent(latent)
         elif source == "given":
             assert given is not None
             posterior = self.posterior_for_generation(given)
@@ -373,6 +369,12 @@ class LatentModel(GenerativeModel):
             assert n is not None
             z = self.prior_draw(n, sample_latent)
         return self.to_data(self.decode(z, targets), targets)
+
+    def check_latent(self, latent: Tensor) -> Tensor:
+        """``latent`` itself, once its size is the one ``generate(latent=...)`` takes."""
+        if latent.shape[-1] != self.latent_dim:
+            raise ValueError(f"latent must be (N, {self.latent_dim}), got {tuple(latent.shape)}")
+        return latent
 
     def to_data(self, params: dict[str, Tensor], targets: Sequence[str]) -> dict[str, Tensor]:
         """Likelihood parameters -> data in each modality's preprocessed format."""

@@ -198,11 +198,7 @@ class MMVAEPlus(LatentModel):
         own: dict[str, Tensor] = {}
         if source == "latent":
             assert latent is not None
-            if latent.shape[-1] != self.latent_dim:
-                raise ValueError(
-                    f"latent must be (N, {self.latent_dim}), got {tuple(latent.shape)}"
-                )
-            w = latent
+            w = self.check_latent(latent)
         elif source == "given":
             assert given is not None
             shared, private = self.generation_posteriors(given)
