@@ -3,7 +3,7 @@ import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mmlatent.nn import DECODERS, ENCODERS, build_decoder, build_encoder
+from mmlatent.nn import BODIES, DECODERS, build_body, build_decoder, build_encoder
 from mmlatent.types import ModalitySpec
 
 LATENT, HIDDEN = 4, 16
@@ -61,7 +61,7 @@ def test_vector_networks(size: int) -> None:
 
 
 def test_every_kind_has_both_networks() -> None:
-    assert set(ENCODERS) == set(DECODERS) == {"image", "audio", "text", "vector"}
+    assert set(BODIES) == set(DECODERS) == {"image", "audio", "text", "vector"}
 
 
 def test_samples_are_independent_of_each_other() -> None:
@@ -113,3 +113,14 @@ def test_text_decoder_is_causal_and_greedy_decoding_follows_its_own_argmax():
     greedy = decoder(z)  # (B, L, V), each step fed the previous argmax
     ids = greedy.argmax(-1)
     assert torch.allclose(decoder(z, ids), greedy, atol=1e-5)
+
+
+def test_an_encoder_is_its_body_with_a_gaussian_head() -> None:
+    spec = ModalitySpec(name="audio", kind="audio", shape=(1, 8, 16), likelihood="laplace")
+    torch.manual_seed(0)
+    body = build_body(spec, HIDDEN)
+    torch.manual_seed(0)
+    encoder = build_encoder(spec, LATENT, HIDDEN)
+    x = torch.rand(3, 1, 8, 16)
+    torch.testing.assert_close(encoder.body(x), body(x))
+    assert body(x).shape == (3, HIDDEN)

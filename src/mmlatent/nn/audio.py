@@ -6,16 +6,16 @@ from __future__ import annotations
 from torch import nn
 
 from mmlatent.nn.build import register_networks
-from mmlatent.nn.conv2d import conv_decoder, conv_encoder
+from mmlatent.nn.conv2d import conv_body, conv_decoder
 from mmlatent.types import ModalitySpec
 
 
-def audio_encoder(spec: ModalitySpec, latent_dim: int, hidden_dim: int) -> nn.Module:
-    return conv_encoder(spec.shape, latent_dim, hidden_dim)
+def audio_body(spec: ModalitySpec, hidden_dim: int) -> nn.Module:
+    return conv_body(spec.shape, hidden_dim)
 
 
 def audio_decoder(spec: ModalitySpec, latent_dim: int, hidden_dim: int) -> nn.Module:
     return conv_decoder(spec.shape, latent_dim, hidden_dim)
 
 
-register_networks("audio", encoder=audio_encoder, decoder=audio_decoder)
+register_networks("audio", body=audio_body, decoder=audio_decoder)

@@ -1,7 +1,8 @@
-"""Networks looked up by modality kind: each kind's module registers one encoder and one decoder
-builder, so adding a kind is one new file imported in ``mmlatent.nn``.
+"""Networks looked up by modality kind: each kind's module registers one feature body and one
+decoder builder, so adding a kind is one new file imported in ``mmlatent.nn``.
 
-Contract: ``build_encoder(spec, latent_dim, hidden_dim)(x)`` maps (B, *spec.shape) to a
+Contract: ``build_body(spec, hidden_dim)(x)`` maps (B, *spec.shape) to (B, hidden_dim) features;
+``build_encoder(spec, latent_dim, hidden_dim)`` puts a Gaussian head on that body, mapping x to a
 ``(mean, logvar)`` pair, each (B, latent_dim); ``build_decoder(spec, latent_dim, hidden_dim)(z)``
 maps (B, latent_dim) to likelihood parameters: (B, *spec.shape), or (B, L, V) logits for
 ``categorical``. Networks hold no batch statistics (no BatchNorm): each sample's output depends on
@@ -14,26 +15,28 @@ from collections.abc import Callable
 
 from torch import nn
 
+from mmlatent.nn.layers import GaussianEncoder
 from mmlatent.types import ModalitySpec
 
-Builder = Callable[[ModalitySpec, int, int], nn.Module]
-ENCODERS: dict[str, Builder] = {}
-DECODERS: dict[str, Builder] = {}
+BodyBuilder = Callable[[ModalitySpec, int], nn.Module]
+DecoderBuilder = Callable[[ModalitySpec, int, int], nn.Module]
+BODIES: dict[str, BodyBuilder] = {}
+DECODERS: dict[str, DecoderBuilder] = {}
 
 
-def register_networks(kind: str, *, encoder: Builder, decoder: Builder) -> None:
-    """Make ``encoder`` and ``decoder`` the builders for modalities of ``kind``."""
-    if kind in ENCODERS:
+def register_networks(kind: str, *, body: BodyBuilder, decoder: DecoderBuilder) -> None:
+    """Make ``body`` and ``decoder`` the builders for modalities of ``kind``."""
+    if kind in BODIES:
         raise ValueError(f"networks for kind {kind!r} are registered twice")
-    ENCODERS[kind] = encoder
+    BODIES[kind] = body
     DECODERS[kind] = decoder
 
 
-def _lookup(
-    table: dict[str, Builder], spec: ModalitySpec, latent_dim: int, hidden_dim: int
-) -> Builder:
-    if latent_dim < 1 or hidden_dim < 1:
-        raise ValueError(f"latent_dim and hidden_dim must be >= 1, got {latent_dim}, {hidden_dim}")
+def _lookup(table: dict, spec: ModalitySpec, *sizes: int) -> Callable:
+    if min(sizes) < 1:
+        raise ValueError(
+            f"latent_dim and hidden_dim must be >= 1, got {', '.join(map(str, sizes))}"
+        )
     if (spec.kind == "text") != (spec.likelihood == "categorical"):
         raise ValueError(
             f"modality {spec.name!r}: the categorical likelihood goes with the text kind only "
@@ -48,9 +51,16 @@ def _lookup(
         ) from None
 
 
+def build_body(spec: ModalitySpec, hidden_dim: int) -> nn.Module:
+    """Feature network for ``spec``: (B, *shape) -> (B, hidden_dim), the encoder without a head
+    (what a GAN's discriminator and condition encoders are built from)."""
+    return _lookup(BODIES, spec, hidden_dim)(spec, hidden_dim)
+
+
 def build_encoder(spec: ModalitySpec, latent_dim: int, hidden_dim: int) -> nn.Module:
     """Encoder for ``spec``: (B, *shape) -> (mean, logvar), each (B, latent_dim)."""
-    return _lookup(ENCODERS, spec, latent_dim, hidden_dim)(spec, latent_dim, hidden_dim)
+    body = _lookup(BODIES, spec, latent_dim, hidden_dim)(spec, hidden_dim)
+    return GaussianEncoder(body, hidden_dim, latent_dim)
 
 
 def build_decoder(spec: ModalitySpec, latent_dim: int, hidden_dim: int) -> nn.Module:

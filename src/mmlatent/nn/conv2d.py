@@ -14,7 +14,7 @@ from itertools import pairwise
 
 from torch import Tensor, nn
 
-from mmlatent.nn.layers import GaussianEncoder, activation, mlp
+from mmlatent.nn.layers import activation, mlp
 
 MIN_GRID = 4
 """Smallest grid side a stride-2 layer may produce."""
@@ -82,13 +82,16 @@ class ConvDecoder2d(nn.Module):
         return self.net(z)[..., : self.height, : self.width]  # (B, C, H, W)
 
 
-def conv_encoder(shape: tuple[int, ...], latent_dim: int, hidden_dim: int) -> GaussianEncoder:
+def check_grid(shape: tuple[int, ...]) -> tuple[int, ...]:
+    """``shape`` itself, once it is the (C, H, W) that conv networks need."""
     if len(shape) != 3:
         raise ValueError(f"conv networks need a (C, H, W) shape, got {shape}")
-    return GaussianEncoder(ConvBody2d(shape, hidden_dim), hidden_dim, latent_dim)
+    return shape
+
+
+def conv_body(shape: tuple[int, ...], hidden_dim: int) -> ConvBody2d:
+    return ConvBody2d(check_grid(shape), hidden_dim)
 
 
 def conv_decoder(shape: tuple[int, ...], latent_dim: int, hidden_dim: int) -> ConvDecoder2d:
-    if len(shape) != 3:
-        raise ValueError(f"conv networks need a (C, H, W) shape, got {shape}")
-    return ConvDecoder2d(shape, latent_dim, hidden_dim)
+    return ConvDecoder2d(check_grid(shape), latent_dim, hidden_dim)

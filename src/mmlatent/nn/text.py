@@ -11,7 +11,7 @@ import torch
 from torch import Tensor, nn
 
 from mmlatent.nn.build import register_networks
-from mmlatent.nn.layers import GaussianEncoder, activation
+from mmlatent.nn.layers import activation
 from mmlatent.types import ModalitySpec
 
 PAD_ID = 0
@@ -91,9 +91,9 @@ class TextDecoder(nn.Module):
         return torch.cat(logits, dim=1)  # (B, L, V)
 
 
-def text_encoder(spec: ModalitySpec, latent_dim: int, hidden_dim: int) -> nn.Module:
+def text_body(spec: ModalitySpec, hidden_dim: int) -> nn.Module:
     length, vocab = _length_and_vocab(spec)
-    return GaussianEncoder(TextBody(length, vocab, hidden_dim), hidden_dim, latent_dim)
+    return TextBody(length, vocab, hidden_dim)
 
 
 def text_decoder(spec: ModalitySpec, latent_dim: int, hidden_dim: int) -> nn.Module:
@@ -101,4 +101,4 @@ def text_decoder(spec: ModalitySpec, latent_dim: int, hidden_dim: int) -> nn.Mod
     return TextDecoder(length, vocab, latent_dim, hidden_dim)
 
 
-register_networks("text", encoder=text_encoder, decoder=text_decoder)
+register_networks("text", body=text_body, decoder=text_decoder)

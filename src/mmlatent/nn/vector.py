@@ -5,7 +5,7 @@ from __future__ import annotations
 from torch import nn
 
 from mmlatent.nn.build import register_networks
-from mmlatent.nn.layers import GaussianEncoder, mlp
+from mmlatent.nn.layers import mlp
 from mmlatent.types import ModalitySpec
 
 
@@ -15,13 +15,12 @@ def _size(spec: ModalitySpec) -> int:
     return spec.shape[0]
 
 
-def vector_encoder(spec: ModalitySpec, latent_dim: int, hidden_dim: int) -> nn.Module:
-    body = mlp([_size(spec), hidden_dim, hidden_dim], final_activation=True)
-    return GaussianEncoder(body, hidden_dim, latent_dim)
+def vector_body(spec: ModalitySpec, hidden_dim: int) -> nn.Module:
+    return mlp([_size(spec), hidden_dim, hidden_dim], final_activation=True)
 
 
 def vector_decoder(spec: ModalitySpec, latent_dim: int, hidden_dim: int) -> nn.Module:
     return mlp([latent_dim, hidden_dim, hidden_dim, _size(spec)])
 
 
-register_networks("vector", encoder=vector_encoder, decoder=vector_decoder)
+register_networks("vector", body=vector_body, decoder=vector_decoder)
