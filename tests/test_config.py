@@ -47,6 +47,30 @@ def test_ints_are_accepted_for_floats_but_bools_are_not_ints():
         RunConfig().with_overrides(["train.max_epochs=true"])
 
 
+def test_an_int_stays_an_int_where_a_field_takes_either():
+    # Lightning reads limit_train_batches=1 as one batch but 1.0 as the whole split
+    limit = RunConfig().with_overrides(["train.limit_train_batches=1"]).train.limit_train_batches
+    assert limit == 1 and isinstance(limit, int)
+    assert (
+        RunConfig().with_overrides(["train.limit_train_batches=0.5"]).train.limit_train_batches
+        == 0.5
+    )
+
+
+def test_gan_settings_are_a_nested_section_with_checked_fields():
+    config = RunConfig().with_overrides(
+        ["train.adversarial.n_critic=5", "train.adversarial.betas=[0.0, 0.9]"]
+    )
+    assert config.train.adversarial.n_critic == 5 and config.train.adversarial.betas == [0.0, 0.9]
+    assert RunConfig.from_dict(config.to_dict()) == config
+    with pytest.raises(ConfigError, match=r"train\.adversarial\.betas"):
+        RunConfig().with_overrides(["train.adversarial.betas=[0.5]"])
+    with pytest.raises(ConfigError, match=r"train\.adversarial\.ema_decay"):
+        RunConfig().with_overrides(["train.adversarial.ema_decay=1"])
+    with pytest.raises(ConfigError, match=r"unknown field train\.adversarial\.lr"):
+        RunConfig().with_overrides(["train.adversarial.lr=1"])
+
+
 @given(
     epochs=st.integers(1, 10_000),
     lr=st.floats(1e-8, 10, allow_nan=False),

@@ -55,6 +55,42 @@ class ModelConfig:
 
 
 @dataclass(kw_only=True)
+class AdversarialConfig:
+    """Settings only the adversarial training system (GANs) reads."""
+
+    generator_lr: float = 2e-4
+    """Adam learning rate of the generator (DCGAN's 2e-4)."""
+    discriminator_lr: float = 2e-4
+    """Adam learning rate of the discriminator."""
+    betas: list[float] = field(default_factory=lambda: [0.5, 0.999])
+    """Adam's (beta1, beta2); DCGAN's beta1 = 0.5 keeps momentum from chasing the moving
+    opponent (WGAN-GP's paper uses [0.0, 0.9])."""
+    n_critic: int = 1
+    """Discriminator steps per generator step (WGAN-GP's paper uses 5)."""
+    ema_decay: float = 0.999
+    """Decay of the moving average of the generator's weights that sampling uses (0: sample
+    from the trained weights as they are)."""
+
+    def __post_init__(self) -> None:
+        for name in ("generator_lr", "discriminator_lr"):
+            _require(
+                getattr(self, name) > 0,
+                f"train.adversarial.{name}",
+                "must be > 0",
+                getattr(self, name),
+            )
+        ok = len(self.betas) == 2 and all(0 <= b < 1 for b in self.betas)
+        _require(ok, "train.adversarial.betas", "must be two numbers in [0, 1)", self.betas)
+        _require(self.n_critic >= 1, "train.adversarial.n_critic", "must be >= 1", self.n_critic)
+        _require(
+            0 <= self.ema_decay < 1,
+            "train.adversarial.ema_decay",
+            "must be in [0, 1)",
+            self.ema_decay,
+        )
+
+
+@dataclass(kw_only=True)
 class TrainConfig:
     max_epochs: int = 30
     """Upper bound on epochs; early stopping usually ends sooner."""
@@ -87,6 +123,12 @@ class TrainConfig:
     """Show Lightning's progress bar."""
     limit_train_batches: float | int | None = None
     """Lightning's limit (fraction or count) for quick runs; None: the whole split."""
+    max_loss: float | None = 1e6
+    """A training loss larger than this in magnitude counts as diverged and stops the run, as a
+    NaN or inf always does (the last epoch's checkpoint stays); VAE losses on this project's
+    data stay under 2e4. None: only NaN and inf stop a run."""
+    adversarial: AdversarialConfig = field(default_factory=AdversarialConfig)
+    """GAN training: learning rates, Adam's betas, n_critic, the generator's moving average."""
 
     def __post_init__(self) -> None:
         _require(self.max_epochs >= 1, "train.max_epochs", "must be >= 1", self.max_epochs)
@@ -106,6 +148,12 @@ class TrainConfig:
             self.beta_warmup_epochs,
         )
         _require(self.patience >= 0, "train.patience", "must be >= 0", self.patience)
+        _require(
+            self.max_loss is None or self.max_loss > 0,
+            "train.max_loss",
+            "must be > 0",
+            self.max_loss,
+        )
 
 
 @dataclass(kw_only=True)
@@ -212,6 +260,9 @@ def _build(cls: type, d: Any, prefix: str) -> Any:
 def _check_type(value: Any, hint: Any, name: str) -> Any:
     origin = typing.get_origin(hint)
     options = typing.get_args(hint) if origin in (typing.Union, types.UnionType) else (hint,)
+    bases = [typing.get_origin(option) or option for option in options]
+    if int in bases and isinstance(value, int) and not isinstance(value, bool):
+        return value  # an int stays one where ints are allowed: limit_train_batches=1 is a count
     for option in options:
         base = typing.get_origin(option) or option
         if option is type(None) and value is None:

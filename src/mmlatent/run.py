@@ -3,7 +3,8 @@
 Layout (``runs/<name>/``): ``config.yaml`` (the whole RunConfig), ``modalities.json`` (each
 modality's state, the learned vocabulary included), ``model.safetensors`` (weights, with the model
 name, config and modality specs in its metadata, so it loads without the YAML), ``checkpoints/``
-(Lightning's, for resuming), ``logs/metrics.csv``, ``metrics.json``, ``report.html``.
+(Lightning's, for resuming), ``logs/metrics.csv``, ``progress/`` (a sample grid per epoch),
+``metrics.json``, ``report.html``.
 Loading reads only YAML, JSON and safetensors: no pickled code is ever executed.
 """
 
@@ -29,6 +30,7 @@ CONFIG_FILE = "config.yaml"
 MODALITIES_FILE = "modalities.json"
 WEIGHTS_FILE = "model.safetensors"
 METRICS_FILE = "metrics.json"
+PROGRESS_DIR = "progress"
 
 
 class RunError(ValueError):
@@ -104,10 +106,11 @@ class Run:
         """Generate raw outputs (strings, uint8 images, waveforms) per target modality.
 
         With ``given``, each given list must have the same length; with ``n`` as well, a single
-        given item is repeated ``n`` times (n different draws from its posterior).
+        given item is repeated ``n`` times (n different draws from its posterior). ``targets``
+        defaults to what the model makes by default (every modality it has, or a GAN's one).
         """
-        targets = list(targets or self.modalities)
-        unknown = [t for t in targets if t not in self.modalities]
+        targets = list(targets) if targets else None
+        unknown = [t for t in targets or [] if t not in self.modalities]
         if unknown:
             raise ValueError(
                 f"unknown target {unknown[0]!r}; this run has {', '.join(self.modalities)}"
@@ -124,7 +127,7 @@ class Run:
             out = self.model.generate(latent=latent, targets=targets)
         else:
             out = self.model.generate(n or 1, targets=targets)
-        return {t: [self.modalities[t].postprocess(x.cpu()) for x in out[t]] for t in targets}
+        return {t: [self.modalities[t].postprocess(x.cpu()) for x in xs] for t, xs in out.items()}
 
     def write_outputs(
         self, outputs: dict[str, list[Any]], out_dir: str | Path, prefix: str = "sample"

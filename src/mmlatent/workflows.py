@@ -44,7 +44,13 @@ def fit_sampler(
         options.setdefault("seed", run.config.seed)
     key = f"{name}:{json.dumps(options, sort_keys=True, default=str)}"
     if key not in run.samplers:
-        run.samplers[key] = build_sampler(name, **options).fit(_train_codes(run, data))
+        # the prior needs only the codes' width: a model without an encoder gets a placeholder
+        codes = (
+            _train_codes(run, data)
+            if run.model.capabilities.encodes
+            else torch.zeros(1, run.model.latent_dim)
+        )
+        run.samplers[key] = build_sampler(name, **options).fit(codes)
     return run.samplers[key]
 
 

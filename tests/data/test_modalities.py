@@ -17,11 +17,12 @@ EXAMPLES = {
     "audio": {"name": "audio", "sample_rate": 8000, "frames": 16},
     "text": {"name": "text", "max_len": 8, "vocab": ["<pad>", "<unk>", "<bos>", "<eos>", "seven"]},
     "vector": {"name": "features", "dim": 384},
+    "sentence": {"name": "sentence"},
 }
 
 
 def test_every_kind_is_registered() -> None:
-    assert set(MODALITIES.names()) == {"image", "text", "audio", "vector"}
+    assert set(MODALITIES.names()) == {"image", "text", "audio", "vector", "sentence"}
 
 
 @pytest.mark.parametrize("kind", sorted(EXAMPLES))

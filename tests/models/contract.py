@@ -1,6 +1,9 @@
-"""Behaviour every generative model must show, as a mixin. ``test_contract.py`` subclasses it
-once per registered model; the tests read the model's declared capabilities (a unimodal model
-is handed the same multimodal batches and must ignore the modalities it does not model)."""
+"""Behaviour every generative model must show, as mixins. ``test_contract.py`` subclasses the
+one that fits each registered model's training system: ``GenerativeContract`` holds what every
+model does (generation, directions, seeding, saving), ``ModelContract`` adds what a likelihood
+model's ``loss`` and ``encode`` owe, ``AdversarialContract`` what a GAN's two players owe. The
+tests read the model's declared capabilities (a unimodal model is handed the same multimodal
+batches and must ignore the modalities it does not model)."""
 
 from __future__ import annotations
 
@@ -58,9 +61,11 @@ def with_placeholders(
 TINY = {"latent_dim": 4, "hidden_dim": 16}
 
 
-class ModelContract:
+class GenerativeContract:
     model_name: ClassVar[str]
     options: ClassVar[dict[str, Any]] = TINY
+    training: ClassVar[str] = ""
+    """The training system whose models this contract covers ("" for none: a base)."""
 
     @pytest.fixture
     def model(self) -> GenerativeModel:
@@ -70,6 +75,118 @@ class ModelContract:
     @staticmethod
     def multimodal(model: GenerativeModel) -> bool:
         return model.capabilities.multimodal
+
+    @staticmethod
+    def some_generation(model: GenerativeModel, data: dict[str, Tensor]) -> dict[str, Tensor]:
+        """Samples the model can make whatever its capabilities: free ones, or along its first
+        direction."""
+        if model.capabilities.unconditional:
+            return model.generate(4)
+        sources, target = model.directions()[0]
+        return model.generate(given={m: data[m] for m in sources}, targets=[target])
+
+    def _check_outputs(self, out: dict[str, Tensor], targets: list[str], n: int) -> None:
+        assert list(out) == targets
+        for m, x in out.items():
+            assert x.shape == (n, *SPECS[m].shape), m
+            if SPECS[m].kind == "text":
+                assert x.dtype == torch.long and x.min() >= 0 and x.max() < SPECS[m].vocab_size
+            else:
+                assert x.dtype == torch.float32 and torch.isfinite(x).all()
+            if SPECS[m].kind in ("image", "audio"):
+                assert x.min() >= 0 and x.max() <= 1
+
+    def test_generate_from_prior_and_latent(self, model: GenerativeModel) -> None:
+        if not model.capabilities.unconditional:
+            with pytest.raises(ValueError, match="given"):
+                model.generate(3)
+            pytest.skip("generates from a condition only")
+        names = model.modalities
+        self._check_outputs(model.generate(3), names, 3)
+        self._check_outputs(
+            model.generate(2, sample_latent=False, targets=names[-1:]), names[-1:], 2
+        )
+        latent = torch.randn(5, model.latent_dim)
+        self._check_outputs(model.generate(latent=latent, targets=names[::-1]), names[::-1], 5)
+
+    def test_generate_along_every_direction(self, model: GenerativeModel) -> None:
+        data = make_batch(batch=3)
+        for sources, target in model.directions():
+            out = model.generate(given={m: data[m] for m in sources}, targets=[target])
+            self._check_outputs(out, [target], 3)
+            again = model.generate(
+                given={m: data[m] for m in sources}, targets=[target], sample_latent=False
+            )
+            self._check_outputs(again, [target], 3)
+
+    @pytest.mark.parametrize("size", [1, 2, 3])
+    def test_generate_from_every_subset_to_the_others(
+        self, model: GenerativeModel, size: int
+    ) -> None:
+        if not model.capabilities.conditions_on_any_subset:
+            pytest.skip("does not condition on every subset")
+        names = model.modalities
+        data = make_batch(batch=3)
+        for given in combinations(names, min(size, len(names))):
+            targets = [m for m in names if m not in given] or names
+            out = model.generate(given={m: data[m] for m in given}, targets=targets)
+            self._check_outputs(out, targets, 3)
+        first = names[-1]
+        self._check_outputs(
+            model.generate(given={first: data[first]}, sample_latent=False), names, 3
+        )
+
+    def test_generate_rejects_bad_requests(self, model: GenerativeModel) -> None:
+        with pytest.raises(ValueError, match="exactly one"):
+            model.generate()
+        with pytest.raises(ValueError, match="exactly one"):
+            model.generate(2, latent=torch.zeros(2, model.latent_dim))
+        with pytest.raises(ValueError, match="unknown target"):
+            model.generate(2, targets=["smell"])
+        with pytest.raises(ValueError, match="unknown modality"):
+            model.generate(given={"smell": torch.zeros(2, 3)})
+
+    def test_same_seed_same_generation(self, model: GenerativeModel) -> None:
+        data = make_batch(batch=2)
+        outputs = []
+        for _ in range(2):
+            torch.manual_seed(123)
+            given = {model.modalities[0]: data[model.modalities[0]]}
+            conditional = model.generate(given=given) if model.capabilities.encodes else {}
+            outputs.append((self.some_generation(model, data), conditional))
+        for first, second in zip(outputs[0], outputs[1], strict=True):
+            for m in first:
+                torch.testing.assert_close(first[m], second[m])
+
+    def test_safetensors_round_trip(self, model: GenerativeModel, tmp_path: Any) -> None:
+        path = tmp_path / "model.safetensors"
+        save_file(model.state_dict(), str(path))
+        clone = model_from_config(model_config(model))
+        clone.load_state_dict(load_file(str(path)))
+        model.eval(), clone.eval()
+        data = make_batch(batch=3)
+        torch.manual_seed(7)
+        want = self.some_generation(model, data)
+        torch.manual_seed(7)
+        for m, x in self.some_generation(clone, data).items():
+            torch.testing.assert_close(x, want[m])
+        if model.capabilities.encodes:
+            torch.testing.assert_close(
+                clone.encode(data, full_mask(data)).mean, model.encode(data, full_mask(data)).mean
+            )
+        else:
+            with pytest.raises(ValueError, match="no encoder"):
+                model.encode(data, full_mask(data))
+
+    def test_config_survives_plain_values(self, model: GenerativeModel) -> None:
+        rebuilt = build_model(self.model_name, SPECS, model.config_dict())
+        assert rebuilt.config == model.config
+
+
+class ModelContract(GenerativeContract):
+    """What a likelihood model (trained by the ELBO system) owes: ``loss`` and ``encode``."""
+
+    training = "elbo"
 
     def _loss(
         self,
@@ -184,77 +301,108 @@ class ModelContract:
         with pytest.raises(ValueError, match="at least one present"):
             model.encode(data, mask)
 
-    def _check_outputs(self, out: dict[str, Tensor], targets: list[str], n: int) -> None:
-        assert list(out) == targets
-        for m, x in out.items():
-            assert x.shape == (n, *SPECS[m].shape), m
-            if SPECS[m].kind == "text":
-                assert x.dtype == torch.long and x.min() >= 0 and x.max() < SPECS[m].vocab_size
-            else:
-                assert x.dtype == torch.float32 and torch.isfinite(x).all()
-            if SPECS[m].kind in ("image", "audio"):
-                assert x.min() >= 0 and x.max() <= 1
 
-    def test_generate_from_prior_and_latent(self, model: GenerativeModel) -> None:
-        names = model.modalities
-        self._check_outputs(model.generate(3), names, 3)
-        self._check_outputs(
-            model.generate(2, sample_latent=False, targets=names[-1:]), names[-1:], 2
-        )
-        latent = torch.randn(5, model.latent_dim)
-        self._check_outputs(model.generate(latent=latent, targets=names[::-1]), names[::-1], 5)
+class AdversarialContract(GenerativeContract):
+    """What a GAN (trained by the adversarial system) owes: a loss per player that reaches its
+    own player, finite under every objective, blind to masked rows."""
 
-    @pytest.mark.parametrize("size", [1, 2, 3])
-    def test_generate_from_every_subset_to_the_others(
-        self, model: GenerativeModel, size: int
-    ) -> None:
-        if not model.capabilities.conditions_on_any_subset:
-            pytest.skip("does not condition on every subset")
-        names = model.modalities
+    training = "adversarial"
+
+    @staticmethod
+    def players(model: Any) -> tuple[list[Tensor], list[Tensor]]:
+        return list(model.generator.parameters()), list(model.discriminator.parameters())
+
+    @staticmethod
+    def _grads(loss: Tensor, params: list[Tensor]) -> list[Tensor | None]:
+        return list(torch.autograd.grad(loss, params, allow_unused=True, retain_graph=True))
+
+    def test_each_loss_is_finite_and_named(self, model: Any) -> None:
+        data = make_batch()
+        d = model.discriminator_loss(data, full_mask(data))
+        g = model.generator_loss(data, full_mask(data))
+        assert d.total.dim() == g.total.dim() == 0
+        assert torch.isfinite(d.total) and torch.isfinite(g.total)
+        assert {"d_loss", "d_real", "d_fake"} <= set(d.terms) and "g_loss" in g.terms
+
+    def test_the_discriminator_loss_reaches_the_discriminator_only(self, model: Any) -> None:
+        data = make_batch()
+        generator, discriminator = self.players(model)
+        loss = model.discriminator_loss(data, full_mask(data)).total
+        assert all(g is None for g in self._grads(loss, generator))  # fakes are detached
+        assert sum(g.abs().sum() for g in self._grads(loss, discriminator) if g is not None) > 0
+
+    def test_the_generator_loss_reaches_the_generator(self, model: Any) -> None:
+        data = make_batch()
+        generator, _ = self.players(model)
+        loss = model.generator_loss(data, full_mask(data)).total
+        grads = self._grads(loss, generator)
+        assert all(g is not None and torch.isfinite(g).all() for g in grads)
+        assert sum(g.abs().sum() for g in grads if g is not None) > 0
+
+    @pytest.mark.parametrize("objective", ["non-saturating", "hinge", "wgan-gp"])
+    def test_every_objective_with_and_without_spectral_norm(self, objective: str) -> None:
+        for spectral_norm in (False, True):
+            options = {**self.options, "loss": objective, "spectral_norm": spectral_norm}
+            model = build_model(self.model_name, SPECS, options)
+            data = make_batch()
+            d = model.discriminator_loss(data, full_mask(data))
+            assert torch.isfinite(d.total) and torch.isfinite(
+                model.generator_loss(data, full_mask(data)).total
+            )
+            assert ("gradient_penalty" in d.terms) == (objective == "wgan-gp")
+
+    def test_masked_values_are_never_read(self, model: Any) -> None:
+        data = make_batch()
+        mask = full_mask(data)
+        for m in model.modalities:
+            mask[m][:3] = False
+        mask[model.modalities[0]][5] = False
+        results = []
+        for fill in (float("nan"), -7.0):
+            filled = with_placeholders(data, mask, fill)
+            torch.manual_seed(0)
+            d = model.discriminator_loss(filled, mask)
+            g = model.generator_loss(filled, mask)
+            results.append((d.total, g.total))
+        for value in results[0]:
+            assert torch.isfinite(value)
+        torch.testing.assert_close(results[0], results[1])
+
+    def test_a_batch_without_usable_rows_gives_zero_with_a_graph(self, model: Any) -> None:
+        data = make_batch()
+        mask = {m: torch.zeros(BATCH, dtype=torch.bool) for m in data}
+        loss = model.discriminator_loss(data, mask).total
+        assert loss.item() == 0.0 and loss.requires_grad
+
+    def test_the_average_follows_the_generator_and_generation_reads_it(self, model: Any) -> None:
         data = make_batch(batch=3)
-        for given in combinations(names, min(size, len(names))):
-            targets = [m for m in names if m not in given] or names
-            out = model.generate(given={m: data[m] for m in given}, targets=targets)
-            self._check_outputs(out, targets, 3)
-        first = names[-1]
-        self._check_outputs(
-            model.generate(given={first: data[first]}, sample_latent=False), names, 3
-        )
+        model.eval()
+        torch.manual_seed(1)
+        before = self.some_generation(model, data)
+        with torch.no_grad():
+            for p in model.generator.parameters():
+                p.add_(0.5)
+        torch.manual_seed(1)
+        unchanged = self.some_generation(model, data)  # the average has not moved yet
+        for m, x in before.items():
+            torch.testing.assert_close(unchanged[m], x)
+        model.update_average(0.0)  # decay 0: the average becomes the weights
+        for p, q in zip(
+            model.generator_average.parameters(), model.generator.parameters(), strict=True
+        ):
+            torch.testing.assert_close(p, q)
+        assert int(model.ema_updates) == 1
 
-    def test_generate_rejects_bad_requests(self, model: GenerativeModel) -> None:
-        with pytest.raises(ValueError, match="exactly one"):
-            model.generate()
-        with pytest.raises(ValueError, match="exactly one"):
-            model.generate(2, latent=torch.zeros(2, model.latent_dim))
-        with pytest.raises(ValueError, match="unknown target"):
-            model.generate(2, targets=["smell"])
-        with pytest.raises(ValueError, match="unknown modality"):
-            model.generate(given={"smell": torch.zeros(2, 3)})
-
-    def test_same_seed_same_generation(self, model: GenerativeModel) -> None:
-        data = make_batch(batch=2)
-        outputs = []
-        for _ in range(2):
-            torch.manual_seed(123)
-            given = {model.modalities[0]: data[model.modalities[0]]}
-            outputs.append((model.generate(4), model.generate(given=given)))
-        for first, second in zip(outputs[0], outputs[1], strict=True):
-            for m in first:
-                torch.testing.assert_close(first[m], second[m])
-
-    def test_safetensors_round_trip(self, model: GenerativeModel, tmp_path: Any) -> None:
-        path = tmp_path / "model.safetensors"
-        save_file(model.state_dict(), str(path))
-        clone = model_from_config(model_config(model))
-        clone.load_state_dict(load_file(str(path)))
-        data = make_batch(batch=3)
-        latent = torch.randn(3, model.latent_dim)
-        for m, x in model.generate(latent=latent).items():
-            torch.testing.assert_close(clone.generate(latent=latent)[m], x)
-        torch.testing.assert_close(
-            clone.encode(data, full_mask(data)).mean, model.encode(data, full_mask(data)).mean
-        )
-
-    def test_config_survives_plain_values(self, model: GenerativeModel) -> None:
-        rebuilt = build_model(self.model_name, SPECS, model.config_dict())
-        assert rebuilt.config == model.config
+    def test_the_discriminator_learns_to_tell_real_from_fake(self, model: Any) -> None:
+        data = make_batch()
+        mask = full_mask(data)
+        optimiser = torch.optim.Adam(model.discriminator.parameters(), lr=3e-3)
+        torch.manual_seed(0)
+        before = model.discriminator_loss(data, mask).total.item()
+        for _ in range(40):
+            loss = model.discriminator_loss(data, mask).total
+            optimiser.zero_grad()
+            loss.backward()
+            optimiser.step()
+        torch.manual_seed(0)
+        assert model.discriminator_loss(data, mask).total.item() < 0.7 * before

@@ -1,11 +1,14 @@
-"""The shared contract, run over every registered model (a new model is picked up by itself)."""
+"""The shared contracts, run over every registered model (a new model is picked up by itself):
+each model meets the contract of the training system it declares."""
 
 from __future__ import annotations
 
 from mmlatent.models import model_class
 from mmlatent.registry import MODELS
 
-from .contract import TINY, ModelContract
+from .contract import TINY, AdversarialContract, ModelContract
+
+CONTRACTS = {c.training: c for c in (ModelContract, AdversarialContract)}
 
 
 def contract_options(name: str) -> dict:
@@ -18,6 +21,7 @@ def contract_options(name: str) -> dict:
 
 for _name in MODELS.names():
     _class = f"TestContract_{_name.replace('-', '_').replace('+', 'plus')}"
+    _contract = CONTRACTS[model_class(_name).capabilities.training]
     globals()[_class] = type(
-        _class, (ModelContract,), {"model_name": _name, "options": contract_options(_name)}
+        _class, (_contract,), {"model_name": _name, "options": contract_options(_name)}
     )

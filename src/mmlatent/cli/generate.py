@@ -38,7 +38,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def read_given(run: Any, pairs: dict[str, str]) -> dict[str, list[Any]]:
-    """Text values are the text itself; other modalities' values are file paths."""
+    """Text values (and sentence features') are the text itself; others' are file paths."""
     given = {}
     for name, value in pairs.items():
         if name not in run.modalities:
@@ -46,7 +46,7 @@ def read_given(run: Any, pairs: dict[str, str]) -> dict[str, list[Any]]:
                 f"--given {name}: unknown modality; this run has {', '.join(run.modalities)}"
             )
         modality = run.modalities[name]
-        given[name] = [value if modality.kind == "text" else modality.load(value)]
+        given[name] = [value if modality.given_inline else modality.load(value)]
     return given
 
 
@@ -57,25 +57,29 @@ def cmd_generate(args: argparse.Namespace) -> int:
     given = read_given(run, parse_pairs(args.given, "--given"))
     if not given:
         raise ValueError("give at least one --given MODALITY=VALUE (or use `mmlatent sample`)")
-    targets = (
-        args.targets.split(",") if args.targets else [m for m in run.modalities if m not in given]
-    )
+    targets = args.targets.split(",") if args.targets else served_targets(run.model, given)
     outputs = run.generate(given=given, targets=targets, n=args.n, seed=args.seed)
     written = run.write_outputs(outputs, args.out, prefix="generated")
     print(f"wrote {len(written)} files to {args.out}")
     return 0
 
 
+def served_targets(model: Any, given: dict[str, Any]) -> list[str] | None:
+    """The modalities the model makes from exactly the given ones (its directions), or None for
+    the model's own default (a one-modality model given its modality reconstructs it)."""
+    return [t for s, t in model.directions() if set(s) == set(given)] or None
+
+
 def cmd_sample(args: argparse.Namespace) -> int:
     from mmlatent.run import Run
-    from mmlatent.workflows import sample_run
+    from mmlatent.workflows import run_sampler_name, sample_run
 
     run = Run.load(args.run)
     written = sample_run(
         run,
         n=args.n,
         out_dir=args.out,
-        sampler=args.sampler or run.config.eval.sampler,
+        sampler=args.sampler or run_sampler_name(run),
         seed=args.seed,
     )
     print(f"wrote {len(written)} files to {args.out}")

@@ -24,7 +24,7 @@ from torch import Tensor
 
 from mmlatent.data.audio import MelCodec, Waveform, load_wav, resample, save_wav
 from mmlatent.data.errors import DataError
-from mmlatent.data.text import Level, Tokenizer, encode_padded
+from mmlatent.data.text import Level, SentenceFeatures, Tokenizer, encode_padded
 from mmlatent.registry import MODALITIES, register_modality
 from mmlatent.types import Likelihood, ModalitySpec
 
@@ -34,6 +34,8 @@ class Modality(ABC):
 
     kind: ClassVar[str]
     suffix: ClassVar[str]
+    given_inline: ClassVar[bool] = False
+    """A raw value is typed as it is (a string), not read from a file: ``--given text=...``."""
 
     def __init__(self, name: str) -> None:
         self.name = name
@@ -213,6 +215,7 @@ class TextModality(Modality):
 
     kind = "text"
     suffix = ".txt"
+    given_inline = True
 
     def __init__(
         self,
@@ -467,3 +470,60 @@ class VectorModality(Modality):
     @classmethod
     def from_state_dict(cls, state: dict[str, Any]) -> VectorModality:
         return cls(**_state_options(state))
+
+
+@register_modality("sentence")
+class SentenceModality(Modality):
+    """Text as its frozen all-MiniLM-L6-v2 sentence features (384,): a string goes in, a vector
+    (kind ``vector``) is what models see. A condition, never generated back into text: outputs
+    are saved as .npy. Needs the ``text-features`` extra; features of identical strings are
+    computed once."""
+
+    kind = "sentence"
+    suffix = ".npy"
+    given_inline = True
+
+    def __init__(self, name: str = "sentence") -> None:
+        super().__init__(name)
+        self.features = SentenceFeatures()
+
+    @property
+    def spec(self) -> ModalitySpec:
+        return ModalitySpec(
+            name=self.name, kind="vector", shape=(self.features.dim,), likelihood="gaussian"
+        )
+
+    def load(self, path: str | Path) -> str:
+        try:
+            return Path(path).read_text(encoding="utf-8").strip()
+        except (OSError, UnicodeDecodeError) as err:
+            raise DataError(f"{path}: cannot read text ({err})") from err
+
+    def preprocess(self, raw: Any) -> Tensor:
+        return self.preprocess_many([raw])[0]
+
+    def preprocess_many(self, raws: Sequence[Any] | np.ndarray) -> Tensor:
+        texts = list(raws)
+        if not texts:
+            return torch.zeros((0, *self.spec.shape))
+        if not all(isinstance(t, str) for t in texts):
+            raise DataError(f"sentence {self.name!r}: expects strings")
+        unique = list(dict.fromkeys(texts))
+        vectors = self.features(unique)  # (U, 384)
+        position = {t: i for i, t in enumerate(unique)}
+        return vectors[torch.tensor([position[t] for t in texts])]  # (N, 384)
+
+    def postprocess(self, x: Tensor) -> np.ndarray:
+        return x.detach().float().cpu().numpy().reshape(self.features.dim)
+
+    def save(self, raw: Any, path: str | Path) -> Path:
+        target = self._target(path)
+        np.save(target, np.asarray(raw, dtype=np.float32))
+        return target
+
+    def state(self) -> dict[str, Any]:
+        return {"kind": self.kind, "name": self.name}
+
+    @classmethod
+    def from_state_dict(cls, state: dict[str, Any]) -> SentenceModality:
+        return cls(state["name"])

@@ -57,7 +57,8 @@ def cross_coherence(
     audio_roundtrip_limit: int,
     sample_latent: bool = True,
 ) -> dict[str, float]:
-    """Coherence of every source subset -> every judged target outside it.
+    """Coherence of every direction the model serves (``model.directions()``: for most models
+    every source subset -> every judged target outside it).
 
     Audio targets are judged twice: on the generated log-mel, and under the key
     ``"<sources>-><target>(wav)"`` on the log-mel re-analysed from its Griffin-Lim waveform, for
@@ -66,8 +67,9 @@ def cross_coherence(
     device = model_device(model)
     usable = [m for m in model.modalities if m in data.modalities]
     scores: dict[str, float] = {}
-    for sources in source_subsets(usable):
-        targets = [t for t in usable if t not in sources and t in judges]
+    directions = [(s, t) for s, t in model.directions() if {*s, t} <= set(usable)]
+    for sources in dict.fromkeys(s for s, _ in directions):  # each source set once, in order
+        targets = [t for s, t in directions if s == sources and t in judges]
         rows = rows_with(data, split, sources)
         if not targets or len(rows) == 0:
             continue

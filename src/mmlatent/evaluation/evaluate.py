@@ -76,12 +76,17 @@ def evaluate(
             model, data, judges, split=split, batch_size=batch_size,
             audio_roundtrip_limit=audio_roundtrip_limit, sample_latent=sample_latent,
         )  # fmt: skip
+        free = model.capabilities.unconditional  # joint coherence scores samples from nothing
         result.joint_coherence = joint_coherence(
-            model, judges, n=n_unconditional, batch_size=batch_size,
+            model, judges, n=n_unconditional if free else 0, batch_size=batch_size,
             latent_sampler=latent_sampler, sample_latent=sample_latent,
         )  # fmt: skip
         if result.joint_coherence is None:
-            result.notes.append("joint coherence needs judges for at least two modalities")
+            result.notes.append(
+                "joint coherence needs judges for at least two modalities"
+                if free
+                else "no joint coherence: the model generates only from a condition"
+            )
         else:
             result.n_unconditional = n_unconditional
     return result

@@ -4,6 +4,10 @@ A model is built from ``specs`` (one ``ModalitySpec`` per modality) and its conf
 ``Model(specs, config)``. Batches follow :class:`mmlatent.types.Batch`: ``data`` and ``mask``
 dicts keyed by modality name; a masked-out sample's values are never read.
 
+Every model generates (``generate``) and says which conditional directions it serves
+(``directions``); what it trains on is its training system's business: likelihood models
+(``LatentModel``) have ``loss``, adversarial ones (``models.gan``) a loss per player.
+
 Each model class declares what it can do in ``capabilities``; the CLI, training, evaluation and
 the report read those and never test a model's name.
 """
@@ -13,6 +17,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
+from itertools import combinations
 from typing import Any, ClassVar
 
 import torch
@@ -44,6 +49,10 @@ class Capabilities:
     """Rows with missing modalities train it (each row's missing parts contribute nothing)."""
     latent_losses: tuple[str, ...] = ("kl", "mmd", "adversarial", "none")
     """The latent losses its objective accepts (``mmlatent.latent.losses``)."""
+    unconditional: bool = True
+    """``generate(n)`` and ``generate(latent=...)`` make samples from nothing given (a
+    conditional GAN needs its condition): joint coherence, latent samplers and free samples
+    work."""
 
     def summary(self) -> str:
         """One line of the flags that hold, for tables and help text."""
@@ -64,7 +73,7 @@ class LossOutput:
 
 
 class GenerativeModel(nn.Module, ABC):
-    """Uniform API: ``encode``, ``decode``, ``loss``, ``generate``, ``embed``."""
+    """Uniform API: ``generate``, ``directions``; ``encode`` and ``embed`` where ``encodes``."""
 
     config_class: ClassVar[type]
     capabilities: ClassVar[Capabilities]
@@ -82,33 +91,20 @@ class GenerativeModel(nn.Module, ABC):
     def modalities(self) -> list[str]:
         return list(self.specs)
 
-    @abstractmethod
     def encode(self, data: dict[str, Tensor], mask: dict[str, Tensor]) -> Any:
-        """Joint posterior q(z | present modalities) (a ``Gaussian`` from ``mmlatent.latent``)."""
+        """Joint posterior q(z | present modalities) (a ``Gaussian`` from ``mmlatent.latent``);
+        only models whose capabilities say ``encodes`` have one."""
+        raise ValueError(
+            f"model {self.registry_name or type(self).__name__!r} has no encoder "
+            "(capabilities.encodes is False): it cannot embed, reconstruct or fit latent samplers"
+        )
 
-    @abstractmethod
-    def decode(
-        self,
-        z: Tensor,
-        targets: Sequence[str] | None = None,
-        *,
-        inputs: dict[str, Tensor] | None = None,
-    ) -> dict[str, Tensor]:
-        """Likelihood parameters per target: logits (bernoulli, categorical) or means.
-
-        ``inputs`` (observed data) teacher-force autoregressive decoders during training; without
-        them such decoders generate greedily.
-        """
-
-    @abstractmethod
-    def loss(
-        self, data: dict[str, Tensor], mask: dict[str, Tensor], *, beta: float | None = None
-    ) -> LossOutput:
-        """The model's training objective averaged over the batch (the negative ELBO for VAEs).
-
-        ``terms`` hold at least ``rec_<m>`` per modality, the latent term, and ``elbo`` where the
-        objective is a bound.
-        """
+    def directions(self) -> list[tuple[tuple[str, ...], str]]:
+        """``(sources, target)`` pairs that ``generate(given=sources, targets=[target])`` serves:
+        by default every non-empty proper subset of the modalities to each modality outside it."""
+        names = self.modalities
+        subsets = [s for k in range(1, len(names)) for s in combinations(names, k)]
+        return [(s, t) for s in subsets for t in names if t not in s]
 
     @abstractmethod
     def generate(
@@ -162,3 +158,18 @@ def generation_source(n: int | None, given: dict[str, Tensor] | None, latent: Te
     if latent is not None and latent.dim() != 2:
         raise ValueError(f"latent must be (N, latent_dim), got shape {tuple(latent.shape)}")
     return chosen[0]
+
+
+def choose_modality(specs: dict[str, ModalitySpec], modality: str | None) -> str:
+    """The one modality a model keeps: ``modality``, or the only one in ``specs``."""
+    choices = sorted(specs)
+    if modality is None:
+        if len(specs) != 1:
+            raise ValueError(
+                f"modality must name the one modality to model when the data has several; "
+                f"choose one of {choices}"
+            )
+        return choices[0]
+    if modality not in specs:
+        raise ValueError(f"modality {modality!r} is not in the data; choose one of {choices}")
+    return modality

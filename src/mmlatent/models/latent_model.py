@@ -10,6 +10,7 @@ M modalities, D latent dims.
 from __future__ import annotations
 
 import math
+from abc import abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,7 +24,7 @@ from mmlatent.latent import (
     build_latent_loss,
     standard_normal_log_prob,
 )
-from mmlatent.models.base import GenerativeModel, generation_source
+from mmlatent.models.base import GenerativeModel, LossOutput, generation_source
 from mmlatent.nn import (
     build_decoder,
     build_encoder,
@@ -121,6 +122,22 @@ class LatentModel(GenerativeModel):
         )
         weights = torch.tensor(likelihood_weights(list(self.specs.values()), config.rescale))
         self.register_buffer("rec_weights", weights, persistent=False)  # (M,)
+
+    # -- what a family writes -------------------------------------------------------------------
+
+    @abstractmethod
+    def encode(self, data: dict[str, Tensor], mask: dict[str, Tensor]) -> Gaussian:
+        """Joint posterior q(z | present modalities)."""
+
+    @abstractmethod
+    def loss(
+        self, data: dict[str, Tensor], mask: dict[str, Tensor], *, beta: float | None = None
+    ) -> LossOutput:
+        """The model's training objective averaged over the batch (the negative ELBO for VAEs).
+
+        ``terms`` hold at least ``rec_<m>`` per modality, the latent term, and ``elbo`` where the
+        objective is a bound.
+        """
 
     # -- hooks a family may override ----------------------------------------------------------
 
@@ -230,7 +247,9 @@ class LatentModel(GenerativeModel):
         *,
         inputs: dict[str, Tensor] | None = None,
     ) -> dict[str, Tensor]:
-        """Likelihood parameters per target; ``inputs`` teacher-force autoregressive decoders.
+        """Likelihood parameters per target: logits (bernoulli, categorical) or means; ``inputs``
+        (observed data) teacher-force autoregressive decoders during training, and without them
+        such decoders generate greedily.
 
         ``z`` may carry leading sample dimensions, (K, B, D): they are flattened for the networks
         and ``inputs`` (B, ...) are repeated to match; outputs come back as (K, B, ...).

@@ -26,7 +26,7 @@ import torch
 from torch import Tensor
 
 from mmlatent.latent import Gaussian
-from mmlatent.models.base import Capabilities, LossOutput
+from mmlatent.models.base import Capabilities, LossOutput, choose_modality
 from mmlatent.models.latent_model import LatentModel, LatentModelConfig, require
 from mmlatent.registry import register_model
 from mmlatent.types import ModalitySpec
@@ -60,21 +60,6 @@ class VAEConfig(UnimodalConfig):
 @dataclass(kw_only=True)
 class BetaVAEConfig(UnimodalConfig):
     beta: float = 4.0  # the beta Higgins et al. 2017 use on their 2D shapes (dSprites)
-
-
-def choose_modality(specs: dict[str, ModalitySpec], modality: str | None) -> str:
-    """The modality a unimodal model keeps: ``modality``, or the only one in ``specs``."""
-    choices = sorted(specs)
-    if modality is None:
-        if len(specs) != 1:
-            raise ValueError(
-                f"modality must name the one modality to model when the data has several; "
-                f"choose one of {choices}"
-            )
-        return choices[0]
-    if modality not in specs:
-        raise ValueError(f"modality {modality!r} is not in the data; choose one of {choices}")
-    return modality
 
 
 class UnimodalModel(LatentModel):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import torch
 from torch import Tensor
@@ -16,6 +17,7 @@ from mmlatent.data.datasets.base import MultimodalData
 from mmlatent.evaluation.coherence import direction_key
 from mmlatent.evaluation.runtime import model_device
 from mmlatent.models.base import GenerativeModel
+from mmlatent.report.media import data_uri
 from mmlatent.report.render import Item, render
 
 
@@ -81,7 +83,8 @@ def cross_modal_grids(
     """A grid per direction over the same example ``rows``; ``real`` = rendered rows per modality."""
     device = model_device(model)
     grids = []
-    for sources, target in directions(list(real)):
+    served = set(model.directions())
+    for sources, target in (d for d in directions(list(real)) if d in served):
         given = {m: data.tensors[m][rows].to(device) for m in sources}
         out = model.generate(given=given, targets=[target])
         generated = render(data.modalities[target], out[target])
@@ -155,3 +158,24 @@ def latent_codes(
         {m: batch["mask"][m].to(device) for m in names},
     )
     return codes.cpu(), batch["label"]
+
+
+def training_progress(folder: Path, *, shown: int = 6) -> list[dict[str, str]]:
+    """Up to ``shown`` epochs' sample grids per modality from ``folder`` (first and last epoch
+    always, the rest evenly between), as ``{"image": data URI, "caption": ...}``."""
+    pictures: dict[str, list[Path]] = {}
+    for path in sorted(folder.glob("epoch-*.png")) if folder.is_dir() else []:
+        modality = path.stem.split("-", 2)[2]  # epoch-003-image -> image
+        pictures.setdefault(modality, []).append(path)
+    out = []
+    for modality, paths in pictures.items():
+        picks = sorted({round(i * (len(paths) - 1) / max(1, shown - 1)) for i in range(shown)})
+        for path in (paths[i] for i in picks):
+            epoch = int(path.stem.split("-")[1])
+            out.append(
+                {
+                    "image": data_uri(path.read_bytes(), "image/png"),
+                    "caption": f"{modality}, after epoch {epoch}",
+                }
+            )
+    return out

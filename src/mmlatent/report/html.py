@@ -17,6 +17,7 @@ from mmlatent.report import gallery, plots
 from mmlatent.report.media import data_uri, figure_png
 from mmlatent.report.metrics_table import coherence_rows, other_rows, reconstruction_rows
 from mmlatent.report.render import render
+from mmlatent.run import PROGRESS_DIR
 
 
 def write_report(
@@ -43,9 +44,12 @@ def write_report(
     out_dir.mkdir(parents=True, exist_ok=True)
     with inference(model, seed):
         context = _context(model, data, metrics, history_csv, n_examples, seed, latent_points)
-        context["unconditional"] = gallery.unconditional_samples(
-            model, data, n_examples, latent_sampler=latent_sampler
+        context["unconditional"] = (
+            gallery.unconditional_samples(model, data, n_examples, latent_sampler=latent_sampler)
+            if model.capabilities.unconditional
+            else None
         )
+        context["progress"] = gallery.training_progress(out_dir / PROGRESS_DIR)
         context["sampler_name"] = sampler_name if latent_sampler is not None else "prior"
     path = out_dir / "report.html"
     path.write_text(_template().render(**context), encoding="utf-8")
@@ -72,7 +76,7 @@ def _context(
         "model_name": getattr(model, "registry_name", "") or type(model).__name__,
         "model_about": f"{can.family}, "
         + (f"{can.fusion} fusion" if can.multimodal else f"one modality ({names[0]})")
-        + f", latent loss {getattr(model.config, 'latent_loss', 'n/a')} ({can.paper})",
+        + f", {_objective(model)} ({can.paper})",
         "data": data,
         "modalities": names,
         "created": datetime.datetime.now().strftime("%Y-%m-%d %H:%M"),
@@ -89,6 +93,13 @@ def _context(
         "loss_curves": _loss_curves(history_csv),
         "latent_map": _latent_map(model, data, latent_points, seed) if can.encodes else None,
     }
+
+
+def _objective(model: GenerativeModel) -> str:
+    """The model's latent loss, or a GAN's objective."""
+    if hasattr(model.config, "latent_loss"):
+        return f"latent loss {model.config.latent_loss}"
+    return f"{getattr(model.config, 'loss', 'n/a')} objective"
 
 
 def _loss_curves(history_csv: Path | None) -> str | None:

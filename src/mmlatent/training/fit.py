@@ -41,7 +41,9 @@ def fit(config: RunConfig, run_dir: str | Path, *, data: MultimodalData | None =
         data, batch_size=config.data.batch_size, num_workers=config.data.num_workers
     )
     has_val = len(data.splits["val"]) > 0
-    trainer = build_trainer(config.train, run_dir, has_validation=has_val)
+    trainer = build_trainer(
+        config.train, run_dir, has_validation=has_val, system=module, seed=config.seed
+    )
     if trainer.is_global_zero:
         run.save_metadata()
     trainer.fit(module, datamodule=datamodule)

@@ -9,32 +9,50 @@ from lightning.pytorch.callbacks import EarlyStopping, LearningRateMonitor, Mode
 from lightning.pytorch.loggers import CSVLogger
 
 from mmlatent.config import TrainConfig
+from mmlatent.run import PROGRESS_DIR
 from mmlatent.training.callbacks import NaNGuard
+from mmlatent.training.progress import SampleGrids
 
 MONITOR = "val/loss"
+DDP_STRATEGIES = ("ddp", "ddp_spawn", "ddp_fork", "ddp_notebook")
 
 
-def build_trainer(cfg: TrainConfig, run_dir: Path, *, has_validation: bool = True) -> L.Trainer:
-    callbacks: list[L.Callback] = [NaNGuard(), LearningRateMonitor(logging_interval="epoch")]
+def build_trainer(
+    cfg: TrainConfig,
+    run_dir: Path,
+    *,
+    has_validation: bool = True,
+    system: L.LightningModule | None = None,
+    seed: int = 0,
+) -> L.Trainer:
+    """The trainer for ``system`` (what it monitors, whether it optimises by hand, whether DDP
+    must look for unused parameters: read from the system), configured by ``cfg``."""
+    monitor = getattr(system, "monitor", MONITOR) if has_validation else None
+    manual = system is not None and not system.automatic_optimization
+    callbacks: list[L.Callback] = [
+        NaNGuard(cfg.max_loss),
+        LearningRateMonitor(logging_interval="epoch"),
+        SampleGrids(run_dir / PROGRESS_DIR, seed=seed),
+    ]
     checkpoint = ModelCheckpoint(
         dirpath=run_dir / "checkpoints",
         filename="best-{epoch}",
-        monitor=MONITOR if has_validation else None,
+        monitor=monitor,
         save_top_k=1,
         save_last=True,
     )
     callbacks.append(checkpoint)
-    if has_validation and cfg.patience > 0:
-        callbacks.append(EarlyStopping(monitor=MONITOR, patience=cfg.patience, mode="min"))
+    if monitor is not None and cfg.patience > 0:
+        callbacks.append(EarlyStopping(monitor=monitor, patience=cfg.patience, mode="min"))
     return L.Trainer(
         default_root_dir=run_dir,
         max_epochs=cfg.max_epochs,
         accelerator=cfg.accelerator,
         devices=cfg.devices,
         num_nodes=cfg.num_nodes,
-        strategy=cfg.strategy,
+        strategy=strategy(cfg, unused_parameters=getattr(system, "find_unused_parameters", False)),
         precision=cfg.precision,  # type: ignore[arg-type]  # Lightning validates it
-        gradient_clip_val=cfg.gradient_clip_val,
+        gradient_clip_val=None if manual else cfg.gradient_clip_val,  # manual: the system clips
         limit_train_batches=cfg.limit_train_batches,
         callbacks=callbacks,
         logger=CSVLogger(run_dir, name="logs", version=""),
@@ -43,3 +61,14 @@ def build_trainer(cfg: TrainConfig, run_dir: Path, *, has_validation: bool = Tru
         log_every_n_steps=10,
         num_sanity_val_steps=0,
     )
+
+
+def strategy(cfg: TrainConfig, *, unused_parameters: bool) -> str:
+    """``cfg.strategy``, or its DDP flavour that looks for parameters a backward pass did not
+    reach, for systems whose backward passes each reach only part of the model (a GAN's two
+    players); several devices under ``auto`` mean DDP."""
+    if not unused_parameters:
+        return cfg.strategy
+    several = cfg.num_nodes > 1 or str(cfg.devices) not in ("1", "auto")
+    name = "ddp" if cfg.strategy == "auto" and several else cfg.strategy
+    return f"{name}_find_unused_parameters_true" if name in DDP_STRATEGIES else cfg.strategy

@@ -15,7 +15,7 @@ import torch
 from torch import Tensor
 
 from mmlatent.config import TrainConfig
-from mmlatent.models.base import GenerativeModel
+from mmlatent.models.latent_model import LatentModel
 from mmlatent.registry import register_training_system
 from mmlatent.types import Batch
 
@@ -34,7 +34,7 @@ def kl_weight(beta: float, epoch: int | None, warmup_epochs: int) -> float:
 class ELBOSystem(L.LightningModule):
     """Minimises ``model.loss`` with Adam (L2 as weight decay, optional L1 and cosine schedule)."""
 
-    def __init__(self, model: GenerativeModel, train: TrainConfig | None = None) -> None:
+    def __init__(self, model: LatentModel, train: TrainConfig | None = None) -> None:
         super().__init__()
         self.model = model
         self.train_config = train if train is not None else TrainConfig()
