@@ -2,7 +2,9 @@
 
 Same model architecture and initial weights, same in-memory data and batch size, one process,
 interleaved repetitions (so drift in machine load hits both alike). Reports medians and the ratio
-(goal: <= 1.3x) to benchmarks/results/speed.json.
+(goal: <= 1.3x) to benchmarks/results/speed.json, with the operator launches and host syncs of one
+training step (forward, backward, optimiser), counted by torch.profiler: a measure of per-step
+overhead that machine load does not blur.
 
     python benchmarks/speed.py [--repeats 5] [--batch-size 128]
 """
@@ -19,6 +21,7 @@ from pathlib import Path
 
 import lightning as L
 import torch
+from torch.profiler import ProfilerActivity, profile
 
 from mmlatent.config import DataConfig, TrainConfig
 from mmlatent.data.datamodule import MultimodalDataModule
@@ -65,6 +68,35 @@ def bare_epoch(model, optimizer, loader) -> float:
     return time.perf_counter() - started
 
 
+SYNC_OPS = ("aten::_local_scalar_dense", "aten::nonzero", "aten::is_nonzero")
+"""Operators that wait for the device's result on the host (``.item()``, boolean indexing, ``if t``)."""
+
+
+def operator_counts(model, optimizer, batch) -> dict[str, dict[str, int]]:
+    """aten operators launched and host syncs, per phase of one training step."""
+    counts = {}
+    loss = None
+
+    def forward():
+        nonlocal loss
+        loss = model.loss(batch["data"], batch["mask"]).total
+
+    def backward():
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+
+    for phase, run in (("forward", forward), ("backward", backward), ("optimizer", optimizer.step)):
+        with profile(activities=[ProfilerActivity.CPU]) as prof:
+            run()
+        names = [e.name for e in prof.events()]
+        counts[phase] = {
+            "operators": sum(n.startswith("aten::") for n in names),
+            "host_syncs": sum(n in SYNC_OPS for n in names),
+        }
+    counts["step"] = {k: sum(c[k] for c in counts.values()) for k in ("operators", "host_syncs")}
+    return counts
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5)
@@ -87,6 +119,11 @@ def main() -> None:
         times["lightning"].append(lightning_epoch(lightning_model, datamodule))
         times["bare"].append(bare_epoch(bare_model, optimizer, loader))
     medians = {k: statistics.median(v) for k, v in times.items()}
+    # The same optimiser as the training system's, so the counts are those of a real step.
+    system_optimizer = build_system(
+        bare_model, TrainConfig(lr_schedule="constant")
+    ).configure_optimizers()
+    counts = operator_counts(bare_model, system_optimizer, next(iter(loader)))
     result = {
         "benchmark": "mopoe training epoch, digits train split",
         "train_samples": len(data.splits["train"]),
@@ -95,6 +132,7 @@ def main() -> None:
         "seconds": times,
         "median_seconds": medians,
         "ratio_lightning_over_bare": medians["lightning"] / medians["bare"],
+        "per_step": counts,
         "torch_threads": torch.get_num_threads(),
         "machine": platform.platform(),
         "torch": torch.__version__,
@@ -103,7 +141,8 @@ def main() -> None:
     RESULTS.write_text(json.dumps(result, indent=2))
     print(
         json.dumps(
-            {k: result[k] for k in ("median_seconds", "ratio_lightning_over_bare")}, indent=2
+            {k: result[k] for k in ("median_seconds", "ratio_lightning_over_bare", "per_step")},
+            indent=2,
         )
     )
 

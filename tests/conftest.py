@@ -7,9 +7,15 @@ from collections.abc import Iterator
 
 import pytest
 import torch
+from hypothesis import settings
 
 from mmlatent.data.datasets.base import MultimodalData, random_splits
 from mmlatent.data.modalities import AudioModality, ImageModality, TextModality
+
+# No per-example deadline anywhere: on a loaded 2-core machine one example now and then takes
+# seconds, and a deadline would turn that into a failure that says nothing about the code.
+settings.register_profile("suite", deadline=None)
+settings.load_profile("suite")
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +21,7 @@ TINY = [
     "model.options={latent_dim: 4, hidden_dim: 16}",
     "eval.judge_epochs=2",
     "eval.n_unconditional=16",
+    "eval.fidelity_samples=16",
     "eval.audio_roundtrip_limit=4",
 ]
 
@@ -127,7 +129,11 @@ def test_evaluate_and_report(fitted):
     _, run = fitted
     assert main(["evaluate", str(run)]) == 0
     metrics = json.loads((run / "metrics.json").read_text())
-    assert "coherence" in json.dumps(metrics)
+    modalities = ("image", "text", "audio")
+    directions = {f"{a}->{b}" for a in modalities for b in modalities if a != b}
+    assert directions <= set(metrics["coherence"])  # every one-source direction was scored
+    assert all(0.0 <= v <= 1.0 for v in metrics["coherence"].values())
+    assert set(metrics["judge_accuracy"]) == set(modalities)
     assert main(["report", str(run)]) == 0
     html = (run / "report.html").read_text()
     assert "<audio" in html and "data:image/png;base64," in html and "http://" not in html
@@ -154,7 +160,9 @@ def test_registry_listings(capsys):
 def test_data_check_reports_a_manifest(tmp_path, capsys):
     manifest = write_manifest(tmp_path, n=8)
     assert main(["data", "check", str(manifest)]) == 0
-    assert "8" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "8 rows, 8 usable" in out
+    assert re.search(r"audio\s+6 rows\s+\(25\.0% missing\)", out)  # every 4th row lacks audio
     manifest.write_text(manifest.read_text() + '{"image": "../outside.png"}\n')
     assert main(["data", "check", str(manifest)]) == 1
 
@@ -184,3 +192,54 @@ def test_fit_missing_flag_errors_name_the_field(tmp_path, capsys):
     assert main(["fit", *data, "--missing", "smell=0.5", *out]) == 2
     assert "'smell'" in capsys.readouterr().err
     assert not (tmp_path / "run").exists()
+
+
+def test_generate_refuses_a_sample_count_below_one(fitted, tmp_path, capsys):
+    _, run = fitted
+    for n in ("-3", "0"):
+        args = ["generate", str(run), "--given", "text=a square", "--targets", "image"]
+        assert main([*args, "--n", n, "--out", str(tmp_path)]) == 2
+        assert f"--n must be a positive number of samples, got {n}" in capsys.readouterr().err
+    assert not tmp_path.joinpath("generated_000_image.png").exists()
+
+
+def test_generate_names_unknown_words_and_refuses_text_with_none_known(fitted, tmp_path, capsys):
+    _, run = fitted
+    base = ["generate", str(run), "--targets", "image", "--n", "1"]
+    assert main([*base, "--given", "text=zebra quantum flux", "--out", str(tmp_path / "a")]) == 2
+    err = capsys.readouterr().err
+    assert "no word is in the run's vocabulary" in err and "'zebra', 'quantum', 'flux'" in err
+    assert not (tmp_path / "a").exists()
+    assert main([*base, "--given", "text=a zebra square", "--out", str(tmp_path / "b")]) == 0
+    err = capsys.readouterr().err
+    assert "unknown words ignored: 'zebra'" in err and "'square'" not in err
+    assert len(list((tmp_path / "b").glob("*.png"))) == 1
+
+
+def test_a_corrupt_weights_file_is_named(fitted, tmp_path, capsys):
+    import shutil
+
+    _, run = fitted
+    broken = tmp_path / "broken"
+    shutil.copytree(run, broken)
+    weights = broken / "model.safetensors"
+    weights.write_bytes(weights.read_bytes()[:100])
+    assert main(["generate", str(broken), "--given", "text=a square", "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert f"{weights}: not a readable safetensors file" in err and "Traceback" not in err
+
+
+def test_explore_writes_traversals_and_interpolations(fitted, tmp_path, capsys):
+    _, run = fitted
+    out = tmp_path / "explore"
+    args = ["explore", str(run), "--traverse", "1", "--steps", "3", "--out", str(out)]
+    assert main([*args, "--interpolate", "0:image", "text=a cross number 3"]) == 0
+    for walk in ("traverse-z1", "interpolate"):
+        names = sorted(p.name for p in (out / walk).iterdir())
+        assert {"step_000_image.png", "step_002_audio.wav", "step_001_text.txt"} <= set(names)
+        steps = json.loads((out / walk / "steps.json").read_text())
+        assert len(steps["values"]) == len(steps["codes"]) == 3
+    codes = json.loads((out / "traverse-z1" / "steps.json").read_text())["codes"]
+    assert len({c[0] for c in codes}) == 1 and len({c[1] for c in codes}) == 3  # only z1 moves
+    assert main(["explore", str(run), "--interpolate", "999", "0", "--out", str(out)]) == 2
+    assert "expected a test row" in capsys.readouterr().err

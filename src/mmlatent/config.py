@@ -18,6 +18,7 @@ import yaml
 from mmlatent import __version__
 
 LR_SCHEDULES = ("constant", "cosine")
+LATENT_MAPS = ("auto", "tsne", "pca")
 
 
 class ConfigError(ValueError):
@@ -129,9 +130,18 @@ class TrainConfig:
     data stay under 2e4. None: only NaN and inf stop a run."""
     adversarial: AdversarialConfig = field(default_factory=AdversarialConfig)
     """GAN training: learning rates, Adam's betas, n_critic, the generator's moving average."""
+    checkpoint_every_n_steps: int = 50
+    """Training steps between resumable checkpoints (``checkpoints/resume.ckpt``): what a
+    ``kill -9`` can lose at most. SIGTERM/SIGINT also save one, after the current step."""
 
     def __post_init__(self) -> None:
         _require(self.max_epochs >= 1, "train.max_epochs", "must be >= 1", self.max_epochs)
+        _require(
+            self.checkpoint_every_n_steps >= 1,
+            "train.checkpoint_every_n_steps",
+            "must be >= 1",
+            self.checkpoint_every_n_steps,
+        )
         _require(self.lr > 0, "train.lr", "must be > 0", self.lr)
         _require(
             self.lr_schedule in LR_SCHEDULES,
@@ -168,10 +178,49 @@ class EvalConfig:
     """Test samples whose generated audio is also judged after Griffin-Lim (slow)."""
     judge_epochs: int = 20
     """Upper bound on judge training epochs (judges are cached per data set)."""
+    fidelity_samples: int = 1000
+    """Generated samples per sampler (and real test samples) behind the sampler table: joint
+    coherence, FID, KID, precision/recall and mode coverage of each sampler."""
+    batch_size: int = 256
+    """Test rows per batch for every evaluation pass (generation, probes, likelihoods)."""
+    probe: bool = True
+    """Linear probes and k-means clustering of the codes (labelled data sets only)."""
+    probe_max_train: int = 2000
+    """Training codes a probe is fitted on at most (a seeded subset): bounds its time."""
+    likelihood_k: int = 10
+    """Importance samples K per test log-likelihood estimate (0 skips likelihoods)."""
+    likelihood_rows: int = 200
+    """Test rows whose likelihoods are estimated (the first ones, the same for every run)."""
+    second_judges: bool = True
+    """Score coherence again with a second, independent judge per modality."""
+    latent_map: str = "auto"
+    """The report's 2-D map of codes: ``tsne``, ``pca``, or ``auto`` (t-SNE up to 2,000 points,
+    PCA beyond, where t-SNE gets slow)."""
+    traversal_steps: int = 7
+    """Values per latent traversal and points per interpolation in the report."""
+    traversal_dims: int = 4
+    """Latent dimensions traversed in the report (the most active ones)."""
 
     def __post_init__(self) -> None:
         _require(
             self.n_unconditional >= 1, "eval.n_unconditional", "must be >= 1", self.n_unconditional
+        )
+        _require(
+            self.fidelity_samples >= 2,
+            "eval.fidelity_samples",
+            "must be >= 2 (FID needs two samples)",
+            self.fidelity_samples,
+        )
+        _require(self.batch_size >= 1, "eval.batch_size", "must be >= 1", self.batch_size)
+        _require(self.likelihood_k >= 0, "eval.likelihood_k", "must be >= 0", self.likelihood_k)
+        _require(
+            self.latent_map in LATENT_MAPS,
+            "eval.latent_map",
+            f"must be one of {LATENT_MAPS}",
+            self.latent_map,
+        )
+        _require(
+            self.traversal_steps >= 2, "eval.traversal_steps", "must be >= 2", self.traversal_steps
         )
 
 
@@ -226,8 +275,24 @@ class RunConfig:
                 if not isinstance(node.get(part), dict):
                     raise ConfigError(f"override {item!r}: {part!r} is not a config section")
                 node = node[part]
-            node[leaf] = yaml.safe_load(raw)
+            node[leaf] = parse_value(raw, f"override {item!r}")
         return RunConfig.from_dict(d)
+
+
+def parse_value(raw: str, what: str) -> Any:
+    """A command-line value read as YAML (``3e-4``, ``[a, b]``, ``{k: v}``); bad YAML is a
+    ``ConfigError`` naming ``what``."""
+    try:
+        return yaml.safe_load(raw)
+    except yaml.YAMLError as err:
+        problem = str(err).strip().splitlines()[0]
+        raise ConfigError(f"{what}: value {raw!r} is not valid YAML ({problem})") from None
+
+
+def build_typed(cls: type, values: dict[str, Any], *, prefix: str = "") -> Any:
+    """Any config-style dataclass from plain values (e.g. a sampler's options), types checked;
+    an error names ``prefix`` + the field."""
+    return _build(cls, values, prefix)
 
 
 def _require(ok: bool, name: str, rule: str, value: Any) -> None:

@@ -5,7 +5,9 @@ modality's state, the learned vocabulary included), ``model.safetensors`` (weigh
 name, config and modality specs in its metadata, so it loads without the YAML), ``checkpoints/``
 (Lightning's, for resuming), ``logs/metrics.csv``, ``progress/`` (a sample grid per epoch),
 ``metrics.json``, ``report.html``.
-Loading reads only YAML, JSON and safetensors: no pickled code is ever executed.
+Loading reads only YAML, JSON and safetensors: no pickled code is ever executed. Every file is
+written atomically (:mod:`mmlatent.atomic`), so a killed run never leaves a half-written file that
+looks whole; a run whose training did not finish has no ``model.safetensors`` and says so.
 """
 
 from __future__ import annotations
@@ -17,9 +19,11 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from safetensors import SafetensorError
 from safetensors.torch import load_model, save_model
 from torch import Tensor
 
+from mmlatent.atomic import atomic_write, atomic_write_text
 from mmlatent.config import RunConfig
 from mmlatent.data.modalities import Modality
 from mmlatent.models import build_model
@@ -31,6 +35,9 @@ MODALITIES_FILE = "modalities.json"
 WEIGHTS_FILE = "model.safetensors"
 METRICS_FILE = "metrics.json"
 PROGRESS_DIR = "progress"
+RESUME_CHECKPOINT = "checkpoints/resume.ckpt"
+"""Written every ``train.checkpoint_every_n_steps`` steps and on SIGTERM/SIGINT; ``mmlatent fit
+--resume RUN`` continues from it."""
 
 
 class RunError(ValueError):
@@ -50,9 +57,9 @@ class Run:
     def save_metadata(self) -> None:
         """Config and modality states: written before training so a crashed run still documents itself."""
         self.path.mkdir(parents=True, exist_ok=True)
-        self.config.to_yaml(self.path / CONFIG_FILE)
+        atomic_write(self.path / CONFIG_FILE, self.config.to_yaml)
         states = {name: m.state() for name, m in self.modalities.items()}
-        (self.path / MODALITIES_FILE).write_text(json.dumps(states, indent=2))
+        atomic_write_text(self.path / MODALITIES_FILE, json.dumps(states, indent=2))
 
     def save(self) -> None:
         self.save_metadata()
@@ -61,16 +68,15 @@ class Run:
             "model_config": json.dumps(self.model.config_dict()),
             "specs": json.dumps({n: s.to_dict() for n, s in self.model.specs.items()}),
         }
-        save_model(self.model, str(self.path / WEIGHTS_FILE), metadata=metadata)
+        atomic_write(
+            self.path / WEIGHTS_FILE,
+            lambda tmp: save_model(self.model, str(tmp), metadata=metadata),
+        )
 
     @classmethod
     def load(cls, path: str | Path) -> Run:
         path = Path(path)
-        for name in (CONFIG_FILE, MODALITIES_FILE, WEIGHTS_FILE):
-            if not (path / name).is_file():
-                raise RunError(
-                    f"{path / name} is missing: is {path} a finished `mmlatent fit` run?"
-                )
+        check_complete(path)
         config = RunConfig.from_yaml(path / CONFIG_FILE)
         try:
             states = json.loads((path / MODALITIES_FILE).read_text())
@@ -109,6 +115,8 @@ class Run:
         given item is repeated ``n`` times (n different draws from its posterior). ``targets``
         defaults to what the model makes by default (every modality it has, or a GAN's one).
         """
+        if n is not None and n < 1:
+            raise ValueError(f"n must be a positive number of samples, got {n}")
         targets = list(targets) if targets else None
         unknown = [t for t in targets or [] if t not in self.modalities]
         if unknown:
@@ -127,7 +135,8 @@ class Run:
             out = self.model.generate(latent=latent, targets=targets)
         else:
             out = self.model.generate(n or 1, targets=targets)
-        return {t: [self.modalities[t].postprocess(x.cpu()) for x in xs] for t, xs in out.items()}
+        # One batched call per modality: audio's Griffin-Lim runs once over all clips.
+        return {t: self.modalities[t].postprocess_many(xs.cpu()) for t, xs in out.items()}
 
     def write_outputs(
         self, outputs: dict[str, list[Any]], out_dir: str | Path, prefix: str = "sample"
@@ -145,21 +154,53 @@ class Run:
 
     def metrics(self) -> dict[str, Any]:
         path = self.path / METRICS_FILE
-        return json.loads(path.read_text()) if path.is_file() else {}
+        if not path.is_file():
+            return {}
+        try:
+            return dict(json.loads(path.read_text()))
+        except (json.JSONDecodeError, UnicodeDecodeError, TypeError, ValueError) as err:
+            raise RunError(
+                f"{path}: not valid metrics JSON ({err}); run `mmlatent evaluate`"
+            ) from err
+
+
+def check_complete(path: Path) -> None:
+    """Raise a ``RunError`` naming every file a loadable run lacks, and how to finish the run."""
+    missing = [n for n in (CONFIG_FILE, MODALITIES_FILE, WEIGHTS_FILE) if not (path / n).is_file()]
+    if not missing:
+        return
+    if not path.is_dir():
+        hint = f"{path} does not exist"
+    elif (path / RESUME_CHECKPOINT).is_file():
+        hint = f"its training did not finish; continue it with `mmlatent fit --resume {path}`"
+    else:
+        hint = f"is {path} a finished `mmlatent fit` run?"
+    raise RunError(f"{path} is not a complete run: {', '.join(missing)} missing; {hint}")
 
 
 def load_weights(path: Path) -> GenerativeModel:
-    """Rebuild a model from a ``model.safetensors`` alone (name, config and specs are in its metadata)."""
+    """Rebuild a model from a ``model.safetensors`` alone (name, config and specs are in its metadata).
+
+    A truncated or corrupt file is a ``RunError`` naming it, not a safetensors traceback.
+    """
     from safetensors import safe_open
 
-    with safe_open(str(path), framework="pt") as f:
-        meta = f.metadata() or {}
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            meta = f.metadata() or {}
+    except (SafetensorError, OSError) as err:
+        raise RunError(
+            f"{path}: not a readable safetensors file ({err}); fit the run again"
+        ) from err
     try:
         specs = {n: ModalitySpec.from_dict(s) for n, s in json.loads(meta["specs"]).items()}
         model = build_model(meta["model"], specs, json.loads(meta["model_config"]))
-    except (KeyError, json.JSONDecodeError) as err:
+    except (KeyError, TypeError, json.JSONDecodeError) as err:
         raise RunError(f"{path}: metadata lacks the model description ({err})") from err
-    load_model(model, str(path))
+    try:
+        load_model(model, str(path))
+    except (SafetensorError, RuntimeError, OSError) as err:
+        raise RunError(f"{path}: weights do not match the model they describe ({err})") from err
     return model.eval()
 
 

@@ -15,11 +15,13 @@ from typing import Any
 
 import torch
 
+from mmlatent.atomic import atomic_write_text
 from mmlatent.config import RunConfig
 from mmlatent.data.datasets import load_dataset
 from mmlatent.data.datasets.base import MultimodalData
+from mmlatent.registry import SAMPLERS
 from mmlatent.run import METRICS_FILE, Run
-from mmlatent.samplers import LatentSampler, build_sampler
+from mmlatent.samplers import LatentSampler
 
 log = logging.getLogger(__name__)
 
@@ -30,28 +32,16 @@ def load_run_data(run: Run) -> MultimodalData:
 
 
 def fit_sampler(
-    run: Run, data: MultimodalData, name: str | None = None, **options: Any
+    run: Run, data: MultimodalData | None, name: str | None = None, **options: Any
 ) -> LatentSampler:
-    """Fit a latent sampler to the posterior means of the training split (once per run)."""
+    """The run's latent sampler ``name``: loaded from the run if saved there, else fitted to the
+    posterior means of the training split and saved (see :mod:`mmlatent.run_samplers`)."""
+    from mmlatent.run_samplers import get_sampler
+
     name = name or run.config.eval.sampler
-    options = options or dict(run.config.eval.sampler_options)
-    if not run.model.capabilities.encodes and name != "prior":
-        raise ValueError(
-            f"sampler {name!r} is fitted to the codes of the training data, but model "
-            f"{run.model.registry_name!r} has no encoder; use --sampler prior"
-        )
-    if name == "gmm":
-        options.setdefault("seed", run.config.seed)
-    key = f"{name}:{json.dumps(options, sort_keys=True, default=str)}"
-    if key not in run.samplers:
-        # the prior needs only the codes' width: a model without an encoder gets a placeholder
-        codes = (
-            _train_codes(run, data)
-            if run.model.capabilities.encodes
-            else torch.zeros(1, run.model.latent_dim)
-        )
-        run.samplers[key] = build_sampler(name, **options).fit(codes)
-    return run.samplers[key]
+    if not options and name == run.config.eval.sampler:
+        options = dict(run.config.eval.sampler_options)
+    return get_sampler(run, data, name, options)
 
 
 def run_sampler_name(run: Run) -> str:
@@ -60,7 +50,7 @@ def run_sampler_name(run: Run) -> str:
 
 
 def seeded_draws(
-    run: Run, data: MultimodalData, name: str | None = None, seed: int | None = None
+    run: Run, data: MultimodalData | None, name: str | None = None, seed: int | None = None
 ) -> Callable[[int], torch.Tensor]:
     """``draw(n) -> z`` from the run's fitted sampler, reproducible from ``seed`` (the run's)."""
     sampler = fit_sampler(run, data, name or run_sampler_name(run))
@@ -68,25 +58,12 @@ def seeded_draws(
     return lambda n: sampler.sample(n, generator=generator)
 
 
-@torch.no_grad()
-def _train_codes(run: Run, data: MultimodalData) -> torch.Tensor:
-    """Codes of the training rows that hold at least one of the model's modalities."""
-    names = [m for m in run.model.modalities if m in data.masks]
-    batch = data.batch(data.rows_with_any("train", names))
-    run.model.eval()
-    return torch.cat(
-        [
-            run.model.embed(_rows(batch["data"], i, 1024), _rows(batch["mask"], i, 1024))
-            for i in range(0, len(batch["label"]), 1024)
-        ]
-    )  # (N_train, D)
-
-
 def evaluate_run(
     run: Run, *, data: MultimodalData | None = None, cache_dir: Path | None = None
 ) -> dict[str, Any]:
     """Judge the run on its test split and write ``metrics.json``; returns the metrics."""
     from mmlatent.evaluation import evaluate, train_judges
+    from mmlatent.evaluation.second_judges import train_second_judges
 
     data = data or load_run_data(run)
     cfg = run.config.eval
@@ -94,34 +71,56 @@ def evaluate_run(
     judges = train_judges(
         data, cache_dir=cache_dir, seed=run.config.seed, max_epochs=cfg.judge_epochs
     )
+    second_started = time.perf_counter()
+    second = train_second_judges(data, seed=run.config.seed) if cfg.second_judges else None
+    second_seconds = time.perf_counter() - second_started
     result = evaluate(
         run.model,
         data,
         judges,
+        batch_size=cfg.batch_size,
         n_unconditional=cfg.n_unconditional,
         latent_sampler=seeded_draws(run, data),
         seed=run.config.seed,
         audio_roundtrip_limit=cfg.audio_roundtrip_limit,
+        second_judges=second,
+        probe=cfg.probe,
+        probe_max_train=cfg.probe_max_train,
+        likelihood_k=cfg.likelihood_k,
+        likelihood_rows=cfg.likelihood_rows,
     )
-    sampler = run_sampler_name(run)
-    metrics = {**result.to_dict(), "sampler": sampler}
-    if sampler != "prior" and result.joint_coherence is not None:
-        # The prior's figure too, so a fitted sampler's gain is visible rather than assumed.
-        metrics["joint_coherence_by_sampler"] = {
-            "prior": _prior_joint_coherence(run, judges, cfg.n_unconditional),
-            sampler: result.joint_coherence,
+    if second is not None:
+        result.timings["second_judge_training"] = second_seconds
+    result.sampler = run_sampler_name(run)
+    if judges and run.model.capabilities.unconditional:
+        # Every sampler the run has (the prior's too, so a fitted sampler's gain is visible
+        # rather than assumed): joint coherence, FID, KID, ... from the same samples.
+        samplers_started = time.perf_counter()
+        result.samplers = compare_run_samplers(run, data, judges)
+        result.joint_coherence_by_sampler = {
+            name: scores["joint_coherence"] for name, scores in result.samplers.items()
         }
-    metrics["evaluation_seconds"] = time.perf_counter() - started
-    (run.path / METRICS_FILE).write_text(json.dumps(metrics, indent=2, default=float))
+        result.timings["samplers"] = time.perf_counter() - samplers_started
+    result.evaluation_seconds = time.perf_counter() - started
+    metrics = result.to_dict()
+    atomic_write_text(run.path / METRICS_FILE, json.dumps(metrics, indent=2, default=float))
     return metrics
 
 
-def _prior_joint_coherence(run: Run, judges: dict, n: int) -> float | None:
-    from mmlatent.evaluation.coherence import joint_coherence
-    from mmlatent.evaluation.runtime import inference
+def compare_run_samplers(run: Run, data: MultimodalData, judges: dict) -> dict[str, Any]:
+    """The sampler table: the prior, the run's own sampler and every other one saved in the run
+    (fitting a neural sampler is left to ``mmlatent fit-sampler``), on ``eval.fidelity_samples``
+    samples each."""
+    from mmlatent.evaluation.sampler_comparison import compare_samplers
+    from mmlatent.run_samplers import comparison_samplers
 
-    with inference(run.model, run.config.seed):
-        return joint_coherence(run.model, judges, n=n, batch_size=256)
+    names = comparison_samplers(run, run_sampler_name(run))
+    draws = {name: seeded_draws(run, data, name) for name in names}
+    return compare_samplers(
+        run.model, data, judges, draws,
+        n=run.config.eval.fidelity_samples, batch_size=run.config.eval.batch_size,
+        seed=run.config.seed,
+    )  # fmt: skip
 
 
 def report_run(run: Run, *, data: MultimodalData | None = None, n_examples: int = 8) -> Path:
@@ -141,6 +140,9 @@ def report_run(run: Run, *, data: MultimodalData | None = None, n_examples: int 
         seed=run.config.seed,
         latent_sampler=seeded_draws(run, data),
         sampler_name=run_sampler_name(run),
+        latent_map=run.config.eval.latent_map,
+        traversal_steps=run.config.eval.traversal_steps,
+        traversal_dims=run.config.eval.traversal_dims,
     )
 
 
@@ -155,8 +157,9 @@ def sample_run(
 ) -> list[Path]:
     """Unconditional samples of every modality together, written as files."""
     latent = None
-    if sampler and sampler != "prior":
-        latent = seeded_draws(run, data or load_run_data(run), sampler, seed)(n)
+    name = sampler or run_sampler_name(run)
+    if SAMPLERS.get(name).fitted_to_codes:  # else the model's own prior, drawn by generate
+        latent = seeded_draws(run, data, name, seed)(n)
     outputs = run.generate(n=n, latent=latent, seed=seed)
     return run.write_outputs(outputs, out_dir)
 
@@ -165,6 +168,7 @@ def sample_run(
 DEMO_OVERRIDES = [
     "train.max_epochs=16",
     "eval.n_unconditional=500",
+    "eval.fidelity_samples=500",
     "eval.audio_roundtrip_limit=100",
 ]
 
@@ -182,7 +186,3 @@ def demo(out_dir: Path, overrides: list[str] | None = None) -> Path:
     sample_run(run, n=16, out_dir=samples, sampler=config.eval.sampler, seed=config.seed, data=data)
     evaluate_run(run, data=data)
     return report_run(run, data=data)
-
-
-def _rows(d: dict[str, torch.Tensor], start: int, size: int) -> dict[str, torch.Tensor]:
-    return {k: v[start : start + size] for k, v in d.items()}

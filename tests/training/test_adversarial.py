@@ -97,6 +97,8 @@ def test_global_step_counts_both_players_and_the_generator_has_its_own_count(
     assert trainer.callback_metrics["train/generator_steps"].item() == 3
     model = trainer.lightning_module.model
     assert isinstance(model, AdversarialModel) and int(model.ema_updates) == 3
+    # held-out diagnostics, not a monitored loss
+    assert {"val/d_real", "val/d_fake"} <= set(trainer.callback_metrics)
 
 
 def test_bf16_mixed_precision_and_manual_clipping_train_a_wgan_gp(tiny_data, tmp_path) -> None:

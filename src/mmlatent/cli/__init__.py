@@ -14,6 +14,7 @@ import pkgutil
 import sys
 import warnings
 from collections.abc import Sequence
+from typing import Any
 
 from mmlatent.cli.common import parse_pairs
 from mmlatent.cli.models import models_table
@@ -28,7 +29,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     # Lightning has its own handlers; ours only add mmlatent's messages, without duplicating theirs.
-    handler = logging.StreamHandler()
+    handler = CurrentStderrHandler()
     handler.setFormatter(logging.Formatter("%(message)s"))
     # A deprecation inside Lightning itself, printed on every fit; nothing a user can act on.
     warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\).*")
@@ -42,6 +43,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         # Bad input of any kind (config, data, run dir): one clear line, no traceback.
         print(f"mmlatent {args.command}: error: {err}", file=sys.stderr)
         return 2
+
+
+class CurrentStderrHandler(logging.StreamHandler):
+    """Writes to ``sys.stderr`` as it is when a message is logged, not as it was when the handler
+    was made: an embedding program (or a test) that swaps stderr keeps getting the messages."""
+
+    @property
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: Any) -> None:
+        pass  # always the current stderr
 
 
 def command_modules() -> list[str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +31,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("run", type=Path)
     p.add_argument("--n", type=int, default=64)
     p.add_argument(
-        "--sampler", choices=SAMPLERS.names(), help="latent sampler (default: the run's)"
+        "--sampler",
+        choices=SAMPLERS.names(),
+        help="latent sampler (default: the run's); loaded from RUN/samplers/, or fitted and "
+        "saved there first if absent (see `mmlatent fit-sampler`)",
     )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", type=Path, default=Path("samples"))
@@ -46,13 +50,39 @@ def read_given(run: Any, pairs: dict[str, str]) -> dict[str, list[Any]]:
                 f"--given {name}: unknown modality; this run has {', '.join(run.modalities)}"
             )
         modality = run.modalities[name]
+        if modality.kind == "text":
+            check_words(name, value, modality)
         given[name] = [value if modality.given_inline else modality.load(value)]
     return given
+
+
+def check_words(name: str, text: str, modality: Any) -> None:
+    """Warn with the words the run never saw; refuse text with no known word (it would
+    condition on ``<unk>`` alone, which says nothing)."""
+    unknown = modality.unknown_words(text)
+    if not unknown:
+        return
+    known = [w for w in modality.tokenizer.split(text) if w not in unknown]
+    shown = ", ".join(repr(w) for w in unknown[:10])
+    if not known:
+        from mmlatent.data.text import SPECIALS
+
+        vocab = modality.tokenizer.vocab[len(SPECIALS) :]
+        raise ValueError(
+            f"--given {name}={text!r}: no word is in the run's vocabulary (unknown: {shown}); "
+            f"its {len(vocab)} words include {', '.join(vocab[:8])}"
+        )
+    print(
+        f"mmlatent generate: warning: --given {name}: unknown words ignored: {shown}",
+        file=sys.stderr,
+    )
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
     from mmlatent.run import Run
 
+    if args.n < 1:
+        raise ValueError(f"--n must be a positive number of samples, got {args.n}")
     run = Run.load(args.run)
     given = read_given(run, parse_pairs(args.given, "--given"))
     if not given:

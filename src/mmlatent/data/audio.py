@@ -6,6 +6,7 @@ and a decoder's output means the same thing for every clip.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -14,6 +15,8 @@ import numpy as np
 import soundfile as sf
 
 from mmlatent.data.errors import DataError
+
+log = logging.getLogger(__name__)
 
 MAX_DB = 30.0
 """Top of the fixed dB range: a full-scale sine reaches about +25 dB in this front end."""
@@ -41,14 +44,28 @@ class Waveform:
         return len(self.samples) / self.sample_rate
 
 
-def load_wav(path: str | Path) -> Waveform:
-    """Read a WAV (any rate, mono or multi-channel -> mono by averaging)."""
+def load_wav(path: str | Path, *, max_seconds: float | None = None) -> Waveform:
+    """Read a WAV (any rate, mono or multi-channel -> mono by averaging).
+
+    With ``max_seconds``, a longer clip is read only that far (with a message), so an hour-long
+    file costs seconds of memory, not gigabytes. Empty, unreadable or non-finite audio is a
+    ``DataError`` naming the file.
+    """
     try:
-        samples, rate = sf.read(str(path), dtype="float32", always_2d=True)  # (T, channels)
-    except (sf.LibsndfileError, RuntimeError, OSError) as err:
+        info = sf.info(str(path))
+        frames = info.frames
+        if max_seconds is not None and frames > max_seconds * info.samplerate:
+            frames = int(max_seconds * info.samplerate)
+            log.info("%s: %.1f s clip; reading its first %.1f s", path, info.duration, max_seconds)
+        samples, rate = sf.read(
+            str(path), frames=frames, dtype="float32", always_2d=True
+        )  # (T, channels)
+    except (sf.LibsndfileError, RuntimeError, OSError, ValueError, TypeError, EOFError) as err:
         raise DataError(f"{path}: cannot read audio ({err})") from err
-    if samples.shape[0] == 0:
+    if samples.shape[0] == 0 or samples.shape[1] == 0:
         raise DataError(f"{path}: audio file has no samples")
+    if not np.isfinite(samples).all():
+        raise DataError(f"{path}: audio holds NaN or infinite samples")
     return Waveform(samples.mean(axis=1), int(rate))
 
 

@@ -8,11 +8,12 @@ and the collate function passes that batch through untouched. Samplers, includin
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import lightning as L
 import torch
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import DataLoader, Dataset, Sampler
 
 from mmlatent.data.datasets.base import MultimodalData
 from mmlatent.types import Batch
@@ -40,6 +41,69 @@ def pass_through(batch: Any) -> Any:
     return batch
 
 
+class EpochShuffle(Sampler[int]):
+    """A random order of ``n`` positions drawn from ``(seed, epoch)`` alone, never the global RNG.
+
+    Lightning calls ``set_epoch`` before each epoch, so the order of epoch ``e`` is the same in a
+    run that was interrupted and resumed as in one that was not; ``skip`` drops the positions an
+    interrupted epoch had already served, once.
+    """
+
+    def __init__(self, n: int, seed: int) -> None:
+        self.n = n
+        self.seed = seed
+        self.epoch = 0
+        self.served = 0
+        self._resume_at: tuple[int, int] | None = None
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def resume_at(self, epoch: int, served: int) -> None:
+        """The next pass over ``epoch`` starts after its first ``served`` positions."""
+        self._resume_at = (epoch, served)
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __iter__(self) -> Iterator[int]:
+        generator = torch.Generator().manual_seed(self.seed * 1_000_003 + self.epoch)
+        order = torch.randperm(self.n, generator=generator).tolist()
+        start = 0
+        if self._resume_at is not None and self._resume_at[0] == self.epoch:
+            start = self._resume_at[1]
+        self._resume_at = None
+        self.served = start
+        for position in order[start:]:
+            self.served += 1
+            yield position
+
+
+class ResumableLoader(DataLoader):
+    """A training loader whose place in the epoch travels in Lightning's checkpoint.
+
+    Lightning saves ``state_dict()`` of a loader that has one and hands it back through
+    ``load_state_dict`` on resume, so a run restarted mid-epoch sees the batches it had not yet
+    seen, in the same order.
+    """
+
+    def __init__(self, dataset: Dataset, *, batch_size: int, seed: int, **options: Any) -> None:
+        self.shuffle_order = EpochShuffle(len(dataset), seed)  # type: ignore[arg-type]
+        # Under DDP Lightning rebuilds the loader with a distributed sampler wrapping this one.
+        sampler = options.pop("sampler", None) or self.shuffle_order
+        options.pop("shuffle", None)
+        super().__init__(dataset, batch_size=batch_size, sampler=sampler, **options)
+
+    def state_dict(self) -> dict[str, int]:
+        if self.sampler is not self.shuffle_order:
+            return {}  # DDP's sampler wraps ours and keeps its own place: not ours to save
+        return {"epoch": self.shuffle_order.epoch, "served": self.shuffle_order.served}
+
+    def load_state_dict(self, state: dict[str, int]) -> None:
+        if state and self.sampler is self.shuffle_order:
+            self.shuffle_order.resume_at(int(state["epoch"]), int(state["served"]))
+
+
 class MultimodalDataModule(L.LightningDataModule):
     """Train/val/test loaders over a ``MultimodalData`` yielding ``{"data", "mask", "label"}`` dicts."""
 
@@ -50,6 +114,7 @@ class MultimodalDataModule(L.LightningDataModule):
         batch_size: int,
         num_workers: int = 0,
         pin_memory: bool = False,
+        seed: int = 0,
     ) -> None:
         super().__init__()
         if batch_size <= 0:
@@ -58,23 +123,32 @@ class MultimodalDataModule(L.LightningDataModule):
         self.batch_size = batch_size
         self.num_workers = num_workers
         self.pin_memory = pin_memory
+        self.seed = seed
+        """Seeds the training order of every epoch (see ``EpochShuffle``)."""
 
-    def _loader(self, split: str, *, shuffle: bool) -> DataLoader:
+    def _options(self) -> dict[str, Any]:
+        options: dict[str, Any] = {"persistent_workers": True} if self.num_workers > 0 else {}
+        return {
+            "num_workers": self.num_workers,
+            "pin_memory": self.pin_memory,
+            "collate_fn": pass_through,
+            **options,
+        }
+
+    def _dataset(self, split: str) -> SplitDataset:
         if split not in self.data.splits:
             raise ValueError(f"data set {self.data.name!r} has no {split!r} split")
-        options: dict[str, Any] = {"persistent_workers": True} if self.num_workers > 0 else {}
+        return SplitDataset(self.data, self.data.splits[split])
+
+    def _loader(self, split: str, *, shuffle: bool) -> DataLoader:
         return DataLoader(
-            SplitDataset(self.data, self.data.splits[split]),
-            batch_size=self.batch_size,
-            shuffle=shuffle,
-            num_workers=self.num_workers,
-            pin_memory=self.pin_memory,
-            collate_fn=pass_through,
-            **options,
+            self._dataset(split), batch_size=self.batch_size, shuffle=shuffle, **self._options()
         )
 
     def train_dataloader(self) -> DataLoader:
-        return self._loader("train", shuffle=True)
+        return ResumableLoader(
+            self._dataset("train"), batch_size=self.batch_size, seed=self.seed, **self._options()
+        )
 
     def val_dataloader(self) -> DataLoader:
         return self._loader("val", shuffle=False)

@@ -12,6 +12,10 @@ CONTRACT (concrete classes below are registered with ``@register_modality(kind)`
 
 from __future__ import annotations
 
+import logging
+import struct
+import warnings
+import zlib
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from pathlib import Path
@@ -27,6 +31,28 @@ from mmlatent.data.errors import DataError
 from mmlatent.data.text import Level, SentenceFeatures, Tokenizer, encode_padded
 from mmlatent.registry import MODALITIES, register_modality
 from mmlatent.types import Likelihood, ModalitySpec
+
+log = logging.getLogger(__name__)
+
+MAX_IMAGE_PIXELS = 64_000_000
+"""Images with more pixels are refused rather than decoded (8000x8000; a decoded RGB image of
+that size takes 192 MB)."""
+READ_MAX_SIDE = 1024
+"""Longer image sides are shrunk to this on reading: rows are held raw until preprocessing,
+and every modality size in use is far smaller."""
+MIN_READ_SECONDS = 60.0
+"""Audio clips are read at least this far (see ``AudioModality.read_seconds``)."""
+# What Pillow raises on broken files besides OSError: bad chunks (SyntaxError), short reads
+# (EOFError, struct.error), corrupt compressed data (zlib.error), absurd sizes.
+_IMAGE_ERRORS = (
+    OSError,
+    UnidentifiedImageError,
+    ValueError,
+    SyntaxError,
+    EOFError,
+    struct.error,
+    zlib.error,
+)
 
 
 class Modality(ABC):
@@ -134,12 +160,32 @@ class ImageModality(Modality):
         )
 
     def load(self, path: str | Path) -> np.ndarray:
+        """Read an image file; a huge one is refused, a large one shrunk on reading (both say so)."""
         try:
-            with Image.open(path) as img:
+            with warnings.catch_warnings():  # Pillow's size warning: our own limit below applies
+                warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+                img = Image.open(path)
+            with img:
+                width, height = img.size
+                if width * height > MAX_IMAGE_PIXELS or min(width, height) < 1:
+                    raise DataError(
+                        f"{path}: image too large ({width}x{height}); at most "
+                        f"{MAX_IMAGE_PIXELS:,} pixels are read, to bound memory: shrink it first"
+                    )
+                side = max(READ_MAX_SIDE, 2 * max(self.size))
+                if max(width, height) > side:
+                    img.thumbnail((side, side))
+                    log.info(
+                        "%s: %dx%d image shrunk to %dx%d on reading", path, width, height, *img.size
+                    )
                 img.load()
                 return np.asarray(img.convert(self._pil_mode(img)))
-        except (OSError, UnidentifiedImageError) as err:
-            raise DataError(f"{path}: cannot read image ({err})") from err
+        except DataError:
+            raise
+        except Image.DecompressionBombError as err:  # Pillow's own limit, met on opening
+            raise DataError(f"{path}: image too large ({err})") from err
+        except _IMAGE_ERRORS as err:
+            raise DataError(f"{path}: cannot read image ({type(err).__name__}: {err})") from err
 
     @staticmethod
     def _pil_mode(img: Image.Image) -> str:
@@ -272,6 +318,10 @@ class TextModality(Modality):
                 f"text {text!r} has {n} tokens; at most {self.max_len - 2} fit in max_len={self.max_len}"
             )
 
+    def unknown_words(self, text: str) -> list[str]:
+        """Words (or characters) of ``text`` this modality's vocabulary lacks."""
+        return self.tokenizer.unknown(text)
+
     def load(self, path: str | Path) -> str:
         try:
             return Path(path).read_text(encoding="utf-8").strip()
@@ -367,7 +417,14 @@ class AudioModality(Modality):
         )
 
     def load(self, path: str | Path) -> Waveform:
-        return load_wav(path)
+        return load_wav(path, max_seconds=self.read_seconds)
+
+    @property
+    def read_seconds(self) -> float:
+        """How much of a clip is read: the codec keeps only its first ``frames`` frames, so a
+        generous multiple of that (at least a minute) loses nothing."""
+        codec = self.codec
+        return max(MIN_READ_SECONDS, 4.0 * codec.n_samples / codec.sample_rate)
 
     def _samples(self, raw: Any) -> np.ndarray:
         if not isinstance(raw, Waveform):

@@ -76,6 +76,15 @@ class Tokenizer:
         """Token ids of ``text`` without ``<bos>``/``<eos>``; unseen tokens become ``<unk>``."""
         return [self._ids.get(tok, UNK_ID) for tok in self.split(text)]
 
+    def unknown(self, text: str) -> list[str]:
+        """The tokens of ``text`` outside the vocabulary (each once, in order): what ``encode``
+        would turn into ``<unk>``, so a caller can say which words a model never saw."""
+        seen: dict[str, None] = {}
+        for tok in self.split(text):
+            if tok not in self._ids or tok in SPECIALS:
+                seen.setdefault(tok, None)
+        return list(seen)
+
     def decode(self, ids: Sequence[int]) -> str:
         """Ids -> text; stops at ``<eos>``, skips ``<pad>`` and ``<bos>``."""
         tokens: list[str] = []

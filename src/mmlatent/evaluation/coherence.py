@@ -7,8 +7,9 @@ label. The subset and key helpers are pure; the two loops only batch, generate a
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from itertools import combinations
+from typing import Protocol
 
 from torch import Tensor
 
@@ -18,9 +19,22 @@ from mmlatent.evaluation.judges import Judge
 from mmlatent.evaluation.metrics import Coherence, JointCoherence
 from mmlatent.evaluation.runtime import model_device
 from mmlatent.models.base import GenerativeModel
+from mmlatent.types import ModalitySpec
 
 LatentSampler = Callable[[int], Tensor]
 ROUNDTRIP_SUFFIX = "(wav)"
+
+
+class Classifier(Protocol):
+    """What coherence needs of a judge: its modality's spec and labels for a batch."""
+
+    spec: ModalitySpec
+
+    def predict(self, x: Tensor) -> Tensor: ...
+
+
+Panel = Mapping[str, Classifier]
+"""Judges by modality; several panels can score the same generated samples."""
 
 
 def source_subsets(modalities: Sequence[str]) -> list[tuple[str, ...]]:
@@ -64,30 +78,59 @@ def cross_coherence(
     ``"<sources>-><target>(wav)"`` on the log-mel re-analysed from its Griffin-Lim waveform, for
     the first ``audio_roundtrip_limit`` rows only (Griffin-Lim is slow).
     """
+    return cross_coherence_panels(
+        model, data, [judges], split=split, batch_size=batch_size,
+        audio_roundtrip_limit=audio_roundtrip_limit, sample_latent=sample_latent,
+    )[0]  # fmt: skip
+
+
+def cross_coherence_panels(
+    model: GenerativeModel,
+    data: MultimodalData,
+    panels: Sequence[Panel],
+    *,
+    split: str,
+    batch_size: int,
+    audio_roundtrip_limit: int,
+    sample_latent: bool = True,
+) -> list[dict[str, float]]:
+    """:func:`cross_coherence` under several panels of judges, on the *same* generated samples
+    (so panels differ only by their judges). Targets are those the first panel judges."""
     device = model_device(model)
     usable = [m for m in model.modalities if m in data.modalities]
-    scores: dict[str, float] = {}
+    primary = panels[0]
+    scores: list[dict[str, float]] = [{} for _ in panels]
     directions = [(s, t) for s, t in model.directions() if {*s, t} <= set(usable)]
     for sources in dict.fromkeys(s for s, _ in directions):  # each source set once, in order
-        targets = [t for s, t in directions if s == sources and t in judges]
+        targets = [t for s, t in directions if s == sources and t in primary]
         rows = rows_with(data, split, sources)
         if not targets or len(rows) == 0:
             continue
-        audio = [t for t in targets if judges[t].spec.kind == "audio" and audio_roundtrip_limit > 0]
-        metrics = {t: Coherence() for t in targets}
-        metrics |= {t + ROUNDTRIP_SUFFIX: Coherence() for t in audio}
+        audio = [
+            t for t in targets if primary[t].spec.kind == "audio" and audio_roundtrip_limit > 0
+        ]
+        keys = targets + [t + ROUNDTRIP_SUFFIX for t in audio]
+        metrics = [{key: Coherence() for key in keys} for _ in panels]
         for start in range(0, len(rows), batch_size):
             chunk = rows[start : start + batch_size]
             given = {m: data.tensors[m][chunk].to(device) for m in sources}
             out = model.generate(given=given, targets=targets, sample_latent=sample_latent)
             labels = data.labels[chunk]
-            for t in targets:
-                metrics[t].update(judges[t].predict(out[t]).cpu(), labels)
             k = max(0, min(len(chunk), audio_roundtrip_limit - start))
-            for t in audio if k else []:
-                heard = waveform_roundtrip(data.modalities[t], out[t][:k])
-                metrics[t + ROUNDTRIP_SUFFIX].update(judges[t].predict(heard), labels[:k])
-        scores |= {direction_key(sources, t): float(m.compute()) for t, m in metrics.items()}
+            heard = {t: waveform_roundtrip(data.modalities[t], out[t][:k]) for t in audio if k}
+            for panel, panel_metrics in zip(panels, metrics, strict=True):
+                for t in (t for t in targets if t in panel):
+                    panel_metrics[t].update(panel[t].predict(out[t]).cpu(), labels)
+                for t in (t for t in heard if t in panel):
+                    panel_metrics[t + ROUNDTRIP_SUFFIX].update(
+                        panel[t].predict(heard[t]).cpu(), labels[:k]
+                    )
+        for panel_scores, panel_metrics in zip(scores, metrics, strict=True):
+            panel_scores |= {
+                direction_key(sources, t): float(m.compute())
+                for t, m in panel_metrics.items()
+                if m.update_called
+            }
     return scores
 
 
@@ -105,11 +148,28 @@ def joint_coherence(
     Samples come from the prior, or from ``latent_sampler(b) -> z`` when given. ``None`` when
     fewer than two modalities have judges (agreement of one modality with itself means nothing).
     """
-    targets = [m for m in model.modalities if m in judges]
-    if len(targets) < 2 or n <= 0:
-        return None
+    return joint_coherence_panels(
+        model, [judges], n=n, batch_size=batch_size,
+        latent_sampler=latent_sampler, sample_latent=sample_latent,
+    )[0]  # fmt: skip
+
+
+def joint_coherence_panels(
+    model: GenerativeModel,
+    panels: Sequence[Panel],
+    *,
+    n: int,
+    batch_size: int,
+    latent_sampler: LatentSampler | None = None,
+    sample_latent: bool = True,
+) -> list[float | None]:
+    """:func:`joint_coherence` under several panels, on the same unconditional samples."""
+    targets = [m for m in model.modalities if any(m in panel for panel in panels)]
+    judged = [[t for t in targets if t in panel] for panel in panels]
+    if n <= 0 or max(len(j) for j in judged) < 2:
+        return [None] * len(panels)
     device = model_device(model)
-    metric = JointCoherence()
+    metrics = [JointCoherence() for _ in panels]
     for start in range(0, n, batch_size):
         b = min(batch_size, n - start)
         if latent_sampler is None:
@@ -117,5 +177,9 @@ def joint_coherence(
         else:
             z = latent_sampler(b).to(device)
             out = model.generate(latent=z, targets=targets, sample_latent=sample_latent)
-        metric.update({t: judges[t].predict(out[t]).cpu() for t in targets})
-    return float(metric.compute())
+        for panel, names, metric in zip(panels, judged, metrics, strict=True):
+            if len(names) >= 2:
+                metric.update({t: panel[t].predict(out[t]).cpu() for t in names})
+    return [
+        float(m.compute()) if len(j) >= 2 else None for m, j in zip(metrics, judged, strict=True)
+    ]

@@ -36,6 +36,57 @@ def safe_ratio(numerator: Tensor, denominator: Tensor) -> Tensor:
     return numerator.float() / denominator
 
 
+def contingency(labels_a: Tensor, labels_b: Tensor) -> Tensor:
+    """Counts (A, B) of each pair of values of two labelings of the same N items, float64."""
+    if labels_a.shape != labels_b.shape or labels_a.dim() != 1:
+        raise ValueError(f"need two (N,) labelings, got {labels_a.shape} and {labels_b.shape}")
+    _, a = labels_a.unique(return_inverse=True)
+    _, b = labels_b.unique(return_inverse=True)
+    n_b = int(b.max()) + 1 if len(b) else 0
+    flat = torch.bincount(a * n_b + b, minlength=(int(a.max()) + 1 if len(a) else 0) * n_b)
+    return flat.reshape(-1, max(n_b, 1)).double()  # (A, B)
+
+
+def _entropy(counts: Tensor) -> Tensor:
+    p = counts[counts > 0] / counts.sum()
+    return -(p * p.log()).sum()
+
+
+def normalized_mutual_info(labels_true: Tensor, labels_pred: Tensor) -> float:
+    """NMI with the arithmetic mean of the two entropies as normaliser (scikit-learn's default).
+
+    1.0 when both labelings have one value each (identical), 0.0 when they share no information.
+    """
+    table = contingency(labels_true, labels_pred)  # (A, B)
+    if table.shape[0] == table.shape[1] == 1:
+        return 1.0
+    n = table.sum()
+    rows, cols = table.sum(1, keepdim=True), table.sum(0, keepdim=True)  # (A, 1), (1, B)
+    nz = table > 0
+    mi = (table[nz] / n * (table[nz] * n / (rows * cols)[nz]).log()).sum()
+    if mi <= 0:
+        return 0.0
+    return float(mi / ((_entropy(rows.flatten()) + _entropy(cols.flatten())) / 2))
+
+
+def adjusted_rand_index(labels_true: Tensor, labels_pred: Tensor) -> float:
+    """Rand index corrected for chance (Hubert & Arabie 1985): 1 for identical partitions, ~0 at
+    random; 1.0 when the denominator vanishes (both partitions trivial), as scikit-learn does."""
+    table = contingency(labels_true, labels_pred)  # (A, B)
+
+    def pairs(x: Tensor) -> Tensor:
+        return (x * (x - 1) / 2).sum()
+
+    n = table.sum()
+    index = pairs(table)
+    rows, cols = pairs(table.sum(1)), pairs(table.sum(0))
+    expected = rows * cols / (n * (n - 1) / 2) if n > 1 else torch.zeros((), dtype=n.dtype)
+    top = (rows + cols) / 2
+    if torch.isclose(top, expected):
+        return 1.0
+    return float((index - expected) / (top - expected))
+
+
 class _RatioMetric(Metric):
     """Shared states: a running count of hits and of trials."""
 

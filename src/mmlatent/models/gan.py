@@ -53,12 +53,15 @@ class GANConfig:
     """Size of the generator's noise z (the codes ``generate(latent=...)`` takes)."""
     hidden_dim: int = 128
     """Width of both networks (conv channels scale with it, as in the VAEs' networks)."""
-    loss: str = "non-saturating"
-    """The game: ``non-saturating``, ``hinge`` or ``wgan-gp`` (``mmlatent.nn.adversarial``)."""
+    loss: str = "hinge"
+    """The game: ``hinge`` (SNGAN's), ``non-saturating`` (the original GAN's, trainable form)
+    or ``wgan-gp`` (``mmlatent.nn.adversarial``)."""
     gradient_penalty_weight: float = 10.0
     """Weight of the gradient penalty, for losses that declare one (WGAN-GP's paper uses 10)."""
-    spectral_norm: bool = False
-    """Spectral norm on every discriminator layer (Miyato et al., ICLR 2018)."""
+    spectral_norm: bool = True
+    """Spectral norm on every discriminator layer (Miyato et al., ICLR 2018). With hinge it is
+    SNGAN's recipe; on digits it kept every class in the samples where the non-saturating loss
+    without it dropped two (judged label entropy 0.97 against 0.92 after 9 epochs)."""
     modality: str | None = None
     """The modality generated; ``None`` only when the data set has exactly one."""
 
@@ -84,26 +87,40 @@ class ConditionalGANConfig(GANConfig):
     modality: str | None = "image"
     condition: str = "text"
     """The modality the generator is given: text tokens, sentence features, a log-mel, ..."""
+    matching_aware: bool = True
+    """Real samples paired with another row's condition count as fakes for the discriminator
+    (Reed et al., "Generative Adversarial Text to Image Synthesis", ICML 2016): it must then
+    judge whether a sample fits its condition, not only whether it looks real."""
 
 
 class Generator(nn.Module):
-    """(noise (B, D) [, condition]) -> (B, C, H, W) logits; a condition passes through its
-    modality's feature body and is concatenated to the noise."""
+    """(noise (B, D) [, condition]) -> (B, C, H, W) logits. A condition passes through its
+    modality's feature body and a layer norm, then sets the gains and biases of every
+    BatchNorm of the generator (conditional BatchNorm, as in Miyato & Koyama's projection cGAN).
+
+    Concatenating the condition's features to the noise instead collapsed the generator on
+    digits: one image for every caption and every noise within 3 epochs, whatever the loss or
+    the discriminator; the noise alone feeds the first layer here, as in the unconditional GAN.
+    """
 
     def __init__(
         self, spec: ModalitySpec, config: GANConfig, condition: ModalitySpec | None
     ) -> None:
         super().__init__()
         hidden = config.hidden_dim
-        self.condition = None if condition is None else build_body(condition, hidden)
-        in_dim = config.latent_dim + (0 if condition is None else hidden)
-        self.net = ConvGenerator(spec.shape, in_dim, hidden)
+        self.condition = (
+            None
+            if condition is None
+            else nn.Sequential(build_body(condition, hidden), nn.LayerNorm(hidden))
+        )
+        condition_dim = 0 if condition is None else hidden
+        self.net = ConvGenerator(spec.shape, config.latent_dim, hidden, condition_dim)
 
     def forward(self, z: Tensor, condition: Tensor | None = None) -> Tensor:
-        if self.condition is not None:
-            assert condition is not None
-            z = torch.cat([z, self.condition(condition)], dim=-1)  # (B, D + H)
-        return self.net(z)
+        if self.condition is None:
+            return self.net(z)
+        assert condition is not None
+        return self.net(z, self.condition(condition))  # (B, C, H, W)
 
 
 class AdversarialModel(GenerativeModel):
@@ -161,8 +178,17 @@ class AdversarialModel(GenerativeModel):
             fake = self.sample(self.generator, len(real), condition)
         real_logits = self.discriminator(real, condition)  # (B',)
         fake_logits = self.discriminator(fake, condition)
-        total = self.objective.discriminator(real_logits, fake_logits)
         terms = {"d_real": real_logits.mean().detach(), "d_fake": fake_logits.mean().detach()}
+        if (
+            condition is not None
+            and getattr(self.config, "matching_aware", False)
+            and len(real) > 1
+        ):
+            # each real row against the next row's condition: half of the "fake" term
+            mismatched = self.discriminator(real, condition.roll(1, dims=0))
+            fake_logits = torch.cat([fake_logits, mismatched])
+            terms["d_mismatched"] = mismatched.mean().detach()
+        total = self.objective.discriminator(real_logits, fake_logits)
         if self.objective.gradient_penalty:
             penalty = gradient_penalty(lambda x: self.discriminator(x, condition), real, fake)
             total = total + self.config.gradient_penalty_weight * penalty
@@ -179,6 +205,25 @@ class AdversarialModel(GenerativeModel):
         fake = self.sample(self.generator, int(rows.sum()), condition)
         total = self.objective.generator(self.discriminator(fake, condition))
         return LossOutput(total=total, terms={"g_loss": total.detach()})
+
+    @torch.no_grad()
+    def discriminator_scores(
+        self, data: dict[str, Tensor], mask: dict[str, Tensor]
+    ) -> dict[str, Tensor]:
+        """Mean discriminator logits on the real rows and as many fakes, without any update.
+        On held-out rows this shows a discriminator that memorises its training set: its real
+        score there falls below the training one (Karras et al., "Training Generative
+        Adversarial Networks with Limited Data", NeurIPS 2020)."""
+        rows = self.training_rows(data, mask)
+        if not rows.any():
+            return {}
+        real = data[self.target][rows]
+        condition = None if self.condition is None else data[self.condition][rows]
+        fake = self.sample(self.generator, len(real), condition)
+        return {
+            "d_real": self.discriminator(real, condition).mean(),
+            "d_fake": self.discriminator(fake, condition).mean(),
+        }
 
     def empty_loss(self, player: str) -> LossOutput:
         """A batch with no usable row: 0, with a graph to every weight (DDP sees them all used)."""

@@ -109,10 +109,14 @@ def gradient_penalty(
 
 def spectral_normed(module: nn.Module) -> nn.Module:
     """``module`` with spectral norm on the weight of every linear and conv layer in it, so each
-    is 1-Lipschitz (Miyato et al., "Spectral Normalization for GANs", ICLR 2018)."""
+    is 1-Lipschitz (Miyato et al., "Spectral Normalization for GANs", ICLR 2018).
+
+    The hook-based form, not ``nn.utils.parametrizations``: a parametrized module cannot be
+    pickled, and DDP's spawn start method pickles the whole training system to each process.
+    """
     layers = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.ConvTranspose2d)
     for layer in [m for m in module.modules() if isinstance(m, layers)]:
-        nn.utils.parametrizations.spectral_norm(layer)
+        nn.utils.spectral_norm(layer)
     return module
 
 

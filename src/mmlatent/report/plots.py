@@ -15,6 +15,9 @@ from matplotlib.figure import Figure
 from sklearn.decomposition import PCA
 from sklearn.manifold import TSNE
 
+TSNE_MAX_POINTS = 2000
+"""Beyond this many points the ``auto`` latent map uses PCA (t-SNE's cost grows quickly)."""
+
 
 def read_loss_columns(csv_path: Path) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """Every column whose name contains ``loss`` as (x, y), x = ``step`` (or the row number).
@@ -55,15 +58,42 @@ def loss_figure(curves: dict[str, tuple[np.ndarray, np.ndarray]]) -> Figure:
     return fig
 
 
-def project_2d(codes: np.ndarray, *, seed: int) -> tuple[np.ndarray, str]:
-    """(N, D) codes -> (N, 2) and the method's name: t-SNE when there are enough points, else PCA."""
+def project_2d(codes: np.ndarray, *, seed: int, method: str = "auto") -> tuple[np.ndarray, str]:
+    """(N, D) codes -> (N, 2) and the method's name.
+
+    ``method``: ``tsne``, ``pca``, or ``auto`` (t-SNE for 50 to ``TSNE_MAX_POINTS`` points, PCA
+    otherwise: t-SNE needs enough points for its perplexity and gets slow on many).
+    """
     if codes.shape[1] <= 2:
         return np.pad(codes, ((0, 0), (0, 2 - codes.shape[1]))), "raw latent"
-    if len(codes) < 50:
+    if method == "auto":
+        method = "tsne" if 50 <= len(codes) <= TSNE_MAX_POINTS else "pca"
+    if method == "pca" or len(codes) < 4:
         return PCA(2, random_state=seed).fit_transform(codes), "PCA"
     perplexity = min(30.0, (len(codes) - 1) / 3)
     tsne = TSNE(2, perplexity=perplexity, init="pca", random_state=seed)
     return tsne.fit_transform(codes), "t-SNE"
+
+
+def activity_figure(variance: list[float], kl: list[float], threshold: float) -> Figure:
+    """Per latent dimension: variance of the posterior means (active above ``threshold``) and,
+    when known, the average KL to the prior."""
+    fig = Figure(figsize=(9, 2.8))
+    axes = fig.subplots(1, 2 if kl else 1, squeeze=False)[0]
+    dims = np.arange(len(variance))
+    colours = ["#3056d3" if v > threshold else "#c0c6d0" for v in variance]
+    axes[0].bar(dims, variance, color=colours)
+    axes[0].axhline(threshold, color="#f0a020", lw=1, ls="--", label=f"active > {threshold}")
+    axes[0].set_yscale("log")
+    axes[0].set_title("variance of posterior means over test data")
+    axes[0].legend(fontsize=7)
+    if kl:
+        axes[1].bar(dims, kl, color=colours)
+        axes[1].set_title("average KL(q(z_d | x) || N(0, 1)), nats")
+    for ax in axes:
+        ax.set_xlabel("latent dimension")
+        ax.grid(alpha=0.3, axis="y")
+    return fig
 
 
 def latent_figure(

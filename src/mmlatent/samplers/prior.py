@@ -11,7 +11,10 @@ from mmlatent.samplers.base import LatentSampler
 
 @register_sampler("prior")
 class PriorSampler(LatentSampler):
-    def _fit(self, codes: Tensor) -> None:
+    fitted_to_codes = False
+    """Needs nothing of the codes but their width: usable for a model without an encoder."""
+
+    def _fit(self, codes: Tensor, generator: torch.Generator) -> None:
         pass
 
     def sample(self, n: int, *, generator: torch.Generator | None = None) -> Tensor:

@@ -9,11 +9,13 @@ from lightning.pytorch.callbacks import EarlyStopping, LearningRateMonitor, Mode
 from lightning.pytorch.loggers import CSVLogger
 
 from mmlatent.config import TrainConfig
-from mmlatent.run import PROGRESS_DIR
-from mmlatent.training.callbacks import NaNGuard
+from mmlatent.run import PROGRESS_DIR, RESUME_CHECKPOINT
+from mmlatent.training.callbacks import NaNGuard, ResumeCheckpoint
 from mmlatent.training.progress import SampleGrids
 
 MONITOR = "val/loss"
+LOG_CSV = Path("logs") / "metrics.csv"
+"""Lightning's CSV log of a run (relative to the run directory): the report's loss curves."""
 DDP_STRATEGIES = ("ddp", "ddp_spawn", "ddp_fork", "ddp_notebook")
 
 
@@ -32,6 +34,7 @@ def build_trainer(
     callbacks: list[L.Callback] = [
         NaNGuard(cfg.max_loss),
         LearningRateMonitor(logging_interval="epoch"),
+        ResumeCheckpoint(run_dir / RESUME_CHECKPOINT, cfg.checkpoint_every_n_steps),
         SampleGrids(run_dir / PROGRESS_DIR, seed=seed),
     ]
     checkpoint = ModelCheckpoint(

@@ -108,7 +108,7 @@ def read_rows(path: str | Path) -> list[Row | DataError]:
     """Parse a ``.jsonl``/``.json`` or ``.csv`` manifest; malformed rows come back as errors."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")  # a BOM (Excel's CSVs) is not data
     except (OSError, UnicodeDecodeError) as err:
         raise DataError(f"{path}: cannot read manifest ({err})") from err
     suffix = path.suffix.lower()

@@ -42,9 +42,9 @@ class AdversarialSystem(L.LightningModule):
     """Alternating Adam steps of discriminator and generator (Goodfellow et al. 2014, Alg. 1)."""
 
     monitor: ClassVar[str | None] = None
-    """No validation score ranks a GAN's epochs (its losses measure the game, not the samples),
-    so it has no validation step: the last epoch's weights are kept, and the sample grids of
-    ``progress/`` show how training went."""
+    """No validation score ranks a GAN's epochs (its losses measure the game, not the samples):
+    the last epoch's weights are kept, and the sample grids of ``progress/`` show how training
+    went."""
     find_unused_parameters: ClassVar[bool] = True
 
     def __init__(self, model: AdversarialModel, train: TrainConfig | None = None) -> None:
@@ -71,6 +71,11 @@ class AdversarialSystem(L.LightningModule):
         self.log("train/generator_steps", self.model.ema_updates.float(), reduce_fx="max")
         # NaNGuard reads "loss": the sum is non-finite, or huge, as soon as either loss is.
         return {"loss": sum(losses.values()), **losses}  # type: ignore[dict-item]
+
+    def validation_step(self, batch: Batch, batch_idx: int) -> None:
+        """Diagnostics on held-out rows, not a score to rank epochs by: the discriminator's mean
+        logits on real rows and fakes (compare ``val/d_real`` with ``train/d_real``)."""
+        self._log("val", self.model.discriminator_scores(batch["data"], batch["mask"]), batch)
 
     def configure_optimizers(self) -> Any:
         cfg = self.train_config

@@ -1,0 +1,70 @@
+"""What only the GANs do (the shared contract runs over them too, in test_contract.py)."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from mmlatent.models import build_model
+
+from .contract import SPECS, full_mask, make_batch
+
+TINY = {"latent_dim": 4, "hidden_dim": 16}
+
+
+def test_a_gan_generates_from_noise_only_and_names_what_it_cannot_do() -> None:
+    model = build_model("gan", SPECS, {**TINY, "modality": "audio"})
+    assert model.modalities == ["audio"] and model.directions() == []
+    assert model.generate(2)["audio"].shape == (2, 1, 8, 16)
+    with pytest.raises(ValueError, match="from noise"):
+        model.generate(given={"audio": torch.rand(2, 1, 8, 16)})
+    with pytest.raises(ValueError, match="no encoder"):
+        model.encode({"audio": torch.rand(2, 1, 8, 16)}, {"audio": torch.ones(2, dtype=bool)})
+    with pytest.raises(ValueError, match="image-like"):
+        build_model("gan", SPECS, {**TINY, "modality": "text"})
+    with pytest.raises(ValueError, match="one of"):
+        build_model("gan", SPECS, TINY)  # several modalities: which one?
+
+
+@pytest.mark.parametrize(
+    ("condition", "target"),
+    [("text", "image"), ("audio", "image"), ("text", "audio"), ("vector", "image")],
+)
+def test_every_conditional_direction_has_the_right_shapes(condition: str, target: str) -> None:
+    model = build_model("cgan", SPECS, {**TINY, "condition": condition, "modality": target})
+    assert model.directions() == [((condition,), target)]
+    data = make_batch(batch=3)
+    out = model.generate(given={condition: data[condition]})
+    assert list(out) == [target] and out[target].shape == (3, *SPECS[target].shape)
+    assert out[target].min() >= 0 and out[target].max() <= 1
+    with pytest.raises(ValueError, match=f"given={{'{condition}'"):
+        model.generate(3)
+    with pytest.raises(ValueError, match="cannot generate"):
+        model.generate(given={condition: data[condition]}, targets=[condition])
+
+
+def test_the_noise_mean_gives_one_sample_per_condition() -> None:
+    model = build_model("cgan", SPECS, TINY).eval()
+    text = make_batch(batch=3)["text"]
+    a = model.generate(given={"text": text}, sample_latent=False)["image"]
+    b = model.generate(given={"text": text}, sample_latent=False)["image"]
+    torch.testing.assert_close(a, b)
+
+
+def test_matching_aware_discriminator_scores_real_rows_with_wrong_conditions() -> None:
+    data = make_batch()
+    losses = {}
+    for aware in (True, False):
+        torch.manual_seed(0)
+        model = build_model("cgan", SPECS, {**TINY, "matching_aware": aware})
+        torch.manual_seed(1)
+        losses[aware] = model.discriminator_loss(data, full_mask(data))
+    assert "d_mismatched" in losses[True].terms and "d_mismatched" not in losses[False].terms
+    assert not torch.equal(losses[True].total, losses[False].total)
+
+
+def test_condition_and_generated_modality_must_differ_and_exist() -> None:
+    with pytest.raises(ValueError, match="must differ"):
+        build_model("cgan", SPECS, {**TINY, "condition": "image", "modality": "image"})
+    with pytest.raises(ValueError, match="not in the data"):
+        build_model("cgan", SPECS, {**TINY, "condition": "smell"})
