@@ -166,26 +166,38 @@ class AdversarialModel(GenerativeModel):
             return torch.zeros(len(some), dtype=torch.bool, device=some.device)
         return torch.stack([mask[m].to(torch.bool) for m in self.modalities]).all(0)
 
-    def discriminator_loss(self, data: dict[str, Tensor], mask: dict[str, Tensor]) -> LossOutput:
-        """The discriminator's loss on the real rows and as many fresh fakes (from the trained
-        generator, not its average), plus the gradient penalty where the objective has one."""
+    def real_rows(
+        self, data: dict[str, Tensor], mask: dict[str, Tensor]
+    ) -> tuple[Tensor, Tensor | None] | None:
+        """(real samples (B', C, H, W), their conditions) of the rows that hold every modality
+        this model reads; None when no row does."""
         rows = self.training_rows(data, mask)
         if not rows.any():
-            return self.empty_loss("d")
-        real = data[self.target][rows]  # (B', C, H, W)
+            return None
         condition = None if self.condition is None else data[self.condition][rows]
+        return data[self.target][rows], condition
+
+    def mismatched(self, condition: Tensor | None) -> Tensor | None:
+        """Conditions that do not belong to their rows, for a matching-aware discriminator
+        (none here: see ``ConditionalGAN``)."""
+        return None
+
+    def discriminator_loss(self, data: dict[str, Tensor], mask: dict[str, Tensor]) -> LossOutput:
+        """The discriminator's loss on the real rows and as many fresh fakes (from the trained
+        generator, not its average), plus the gradient penalty where the objective has one.
+        Real rows under mismatched conditions, where the model has them, join the fakes."""
+        batch = self.real_rows(data, mask)
+        if batch is None:
+            return self.empty_loss("d")
+        real, condition = batch
         with torch.no_grad():
             fake = self.sample(self.generator, len(real), condition)
         real_logits = self.discriminator(real, condition)  # (B',)
         fake_logits = self.discriminator(fake, condition)
         terms = {"d_real": real_logits.mean().detach(), "d_fake": fake_logits.mean().detach()}
-        if (
-            condition is not None
-            and getattr(self.config, "matching_aware", False)
-            and len(real) > 1
-        ):
-            # each real row against the next row's condition: half of the "fake" term
-            mismatched = self.discriminator(real, condition.roll(1, dims=0))
+        wrong = self.mismatched(condition)
+        if wrong is not None:  # half of the "fake" term: Reed et al.'s (fake + mismatch) / 2
+            mismatched = self.discriminator(real, wrong)
             fake_logits = torch.cat([fake_logits, mismatched])
             terms["d_mismatched"] = mismatched.mean().detach()
         total = self.objective.discriminator(real_logits, fake_logits)
@@ -198,11 +210,11 @@ class AdversarialModel(GenerativeModel):
 
     def generator_loss(self, data: dict[str, Tensor], mask: dict[str, Tensor]) -> LossOutput:
         """The generator's loss on fresh fakes, one per row the discriminator trained on."""
-        rows = self.training_rows(data, mask)
-        if not rows.any():
+        batch = self.real_rows(data, mask)
+        if batch is None:
             return self.empty_loss("g")
-        condition = None if self.condition is None else data[self.condition][rows]
-        fake = self.sample(self.generator, int(rows.sum()), condition)
+        real, condition = batch
+        fake = self.sample(self.generator, len(real), condition)
         total = self.objective.generator(self.discriminator(fake, condition))
         return LossOutput(total=total, terms={"g_loss": total.detach()})
 
@@ -214,11 +226,10 @@ class AdversarialModel(GenerativeModel):
         On held-out rows this shows a discriminator that memorises its training set: its real
         score there falls below the training one (Karras et al., "Training Generative
         Adversarial Networks with Limited Data", NeurIPS 2020)."""
-        rows = self.training_rows(data, mask)
-        if not rows.any():
+        batch = self.real_rows(data, mask)
+        if batch is None:
             return {}
-        real = data[self.target][rows]
-        condition = None if self.condition is None else data[self.condition][rows]
+        real, condition = batch
         fake = self.sample(self.generator, len(real), condition)
         return {
             "d_real": self.discriminator(real, condition).mean(),
@@ -360,6 +371,12 @@ class ConditionalGAN(AdversarialModel):
     def directions(self) -> list[tuple[tuple[str, ...], str]]:
         assert self.condition is not None
         return [((self.condition,), self.target)]
+
+    def mismatched(self, condition: Tensor | None) -> Tensor | None:
+        """Each row's neighbour's condition (rolled by one), with ``matching_aware``."""
+        if condition is None or not self.config.matching_aware or len(condition) < 2:
+            return None
+        return condition.roll(1, dims=0)
 
     def generation_input(
         self, source: str, n: int | None, given: dict[str, Tensor] | None, latent: Tensor | None
