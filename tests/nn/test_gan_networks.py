@@ -68,3 +68,18 @@ def test_a_gan_makes_image_like_modalities_only() -> None:
     vector = ModalitySpec(name="v", kind="vector", shape=(5,), likelihood="gaussian")
     with pytest.raises(ValueError, match="image-like"):
         require_grid(vector)
+
+
+def test_minibatch_std_lets_the_discriminator_see_a_collapsed_batch() -> None:
+    spec = ModalitySpec(name="image", kind="image", shape=(1, 8, 8), likelihood="bernoulli")
+    torch.manual_seed(0)
+    discriminator = Discriminator(spec, 16, minibatch_std=True)
+    features = torch.randn(4, 16)
+    spread = discriminator.with_batch_spread(features)[:, -1]
+    assert spread.shape == (4,) and (spread == spread[0]).all() and spread[0] > 0
+    same = discriminator.with_batch_spread(features[:1].expand(4, -1))[:, -1]
+    assert (same == 0).all()  # identical samples: no spread
+    x = torch.rand(1, 1, 8, 8)
+    alone = discriminator(x)
+    assert alone.shape == (1,) and torch.isfinite(alone).all()  # a batch of one is fine
+    assert not torch.equal(discriminator(torch.cat([x, x.flip(-1)]))[:1], alone)

@@ -123,6 +123,9 @@ class Discriminator(nn.Module):
 
     Unconditional: ``head(phi(x))``. Conditional (projection): ``head(phi(x)) + <psi(c), phi(x)>``,
     with ``psi`` the condition modality's own feature body (tokens, sentence features, log-mels).
+    With ``minibatch_std`` the head also reads how much the batch's features vary (Karras et
+    al., "Progressive Growing of GANs", ICLR 2018, sec. 3): a batch of near-identical fakes is
+    then easy to tell from real data, which keeps a generator from dropping modes.
     """
 
     def __init__(
@@ -132,10 +135,12 @@ class Discriminator(nn.Module):
         *,
         condition: ModalitySpec | None = None,
         spectral_norm: bool = False,
+        minibatch_std: bool = False,
     ) -> None:
         super().__init__()
         self.features = build_body(require_grid(spec), hidden_dim)  # phi: (B, H)
-        self.head = nn.Linear(hidden_dim, 1)
+        self.minibatch_std = minibatch_std
+        self.head = nn.Linear(hidden_dim + int(minibatch_std), 1)
         self.condition = None if condition is None else ConditionEmbedding(condition, hidden_dim)
         if spectral_norm:
             spectral_normed(self)
@@ -144,10 +149,20 @@ class Discriminator(nn.Module):
         if (condition is None) != (self.condition is None):
             raise ValueError("a conditional discriminator needs a condition; others take none")
         features = self.features(x)  # (B, H)
-        logits = self.head(features).squeeze(-1)  # (B,)
+        logits = self.head(self.with_batch_spread(features)).squeeze(-1)  # (B,)
         if self.condition is not None:
             logits = logits + (self.condition(condition) * features).sum(-1)
         return logits
+
+    def with_batch_spread(self, features: Tensor) -> Tensor:
+        """(B, H) -> (B, H + 1): the features' standard deviation over the batch, averaged over
+        features, appended to every row (with ``minibatch_std``; a batch of one has spread 0)."""
+        if not self.minibatch_std:
+            return features
+        spread = (
+            features.std(0, correction=0).mean() if len(features) > 1 else features.new_zeros(())
+        )
+        return torch.cat([features, spread.expand(len(features), 1)], dim=1)
 
 
 def noise(n: int, dim: int, *, device: torch.device, sample: bool = True) -> Tensor:
