@@ -151,7 +151,10 @@ class LatentSampler(ABC):
             sampler.info = json.loads(metadata.get("info", "{}"))
             sampler.load_state_tensors(tensors)
         except (KeyError, ValueError, TypeError) as err:
-            raise SamplerFileError(f"{path}: not a valid saved sampler ({err})") from None
+            raise SamplerFileError(
+                f"{path}: not a valid saved sampler ({err}); if an older mmlatent wrote it, "
+                "refit it with `mmlatent fit-sampler`"
+            ) from None
         return sampler
 
 

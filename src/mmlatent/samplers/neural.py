@@ -11,6 +11,7 @@ import math
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, fields
+from typing import ClassVar
 
 import torch
 from torch import Tensor, nn
@@ -32,11 +33,17 @@ class NeuralSamplerOptions:
     lr: float = 1e-3
     """Adam learning rate."""
 
+    may_be_zero: ClassVar[tuple[str, ...]] = ()
+    """Numeric options for which 0 is meaningful (must be >= 0); every other one must be > 0."""
+
     def __post_init__(self) -> None:
         for f in fields(self):
             value = getattr(self, f.name)
-            if isinstance(value, int | float) and not isinstance(value, bool) and value <= 0:
-                raise ConfigError(f"sampler option {f.name} must be > 0, got {value!r}")
+            if not isinstance(value, int | float) or isinstance(value, bool):
+                continue
+            if value < 0 or (value == 0 and f.name not in self.may_be_zero):
+                bound = ">= 0" if f.name in self.may_be_zero else "> 0"
+                raise ConfigError(f"sampler option {f.name} must be {bound}, got {value!r}")
 
 
 def mlp(d_in: int, hidden: int, d_out: int, depth: int, *, spectral: bool = False) -> nn.Sequential:
@@ -113,7 +120,9 @@ class WhitenedNeuralSampler(LatentSampler):
     def _fit(self, codes: Tensor, generator: torch.Generator) -> None:
         with one_thread():
             self.shift, self.scale = whitening(codes)
-            self._train((codes.float() - self.shift) / self.scale, generator)  # (N, D)
+            # in float64: codes far from 0 with a small spread lose their digits in float32
+            whitened = (codes.double() - self.shift.double()) / self.scale.double()
+            self._train(whitened.float(), generator)  # (N, D)
 
     def _train(self, whitened: Tensor, generator: torch.Generator) -> None:
         raise NotImplementedError
