@@ -126,3 +126,15 @@ def test_any_manifest_loads_or_names_itself(
             assert len(x) == len(data) and bool(torch.isfinite(x.float()).all()), name
     report = check_manifest(path)  # never raises: problems are listed
     assert report.ok or report.problems
+
+
+def test_a_path_with_a_nul_character_is_named(tmp_path: Path) -> None:
+    """Found by ``make fuzz``: ``Path.resolve`` raised a bare ``ValueError`` (embedded null byte)."""
+    path = make_folder(tmp_path) / "manifest.jsonl"
+    path.write_text('{"image": "\\u0000"}\n')
+    try:
+        manifest(path=path)
+    except DataError as err:
+        assert str(path) in str(err) and "NUL character" in str(err)
+    else:
+        raise AssertionError("a path with a NUL character was accepted")

@@ -167,3 +167,22 @@ def test_an_empty_wav_is_named(tmp_path: Path) -> None:
         assert f"{path}: audio file has no samples" in str(err)
     else:
         raise AssertionError("an empty clip was accepted")
+
+
+def test_a_float_wav_with_an_absurd_sample_is_refused_by_name(tmp_path: Path) -> None:
+    """Found by ``make fuzz``: one damaged float sample (1.5e20) overflowed the mel power to inf,
+    and the features came out NaN."""
+    samples = TONE.copy()
+    samples[1234] = 1.4757395e20
+    path = tmp_path / "damaged.wav"
+    path.write_bytes(wav_bytes(samples, subtype="FLOAT"))
+    try:
+        AudioModality(n_mels=8, frames=16).load(path)
+    except DataError as err:
+        assert f"{path}: a sample reaches 1.48e+20" in str(err)
+    else:
+        raise AssertionError("a clip with a 1.5e20 sample was accepted")
+    samples[1234] = 3.0  # loud, but a real float WAV can go past full scale: still read
+    path.write_bytes(wav_bytes(samples, subtype="FLOAT"))
+    audio = AudioModality(n_mels=8, frames=16)
+    assert bool(torch.isfinite(audio.preprocess(audio.load(path))).all())

@@ -2,18 +2,21 @@
 
 The data set is already a set of tensors, so a batch is one fancy-indexing call. The torch
 ``Dataset`` implements ``__getitems__`` (DataLoader then asks for a whole batch of indices at once)
-and the collate function passes that batch through untouched. Samplers, including Lightning's
-``DistributedSampler`` under DDP, still choose the indices as usual.
+and the collate function passes that batch through untouched. Under DDP the training order
+shards itself between ranks (so its place in an epoch is ours to save and restore), and the
+validation and test loaders take a ``DistributedSampler``, as Lightning would give them.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from typing import Any
 
 import lightning as L
 import torch
-from torch.utils.data import DataLoader, Dataset, Sampler
+import torch.distributed as dist
+from torch.utils.data import DataLoader, Dataset, DistributedSampler, Sampler
 
 from mmlatent.data.datasets.base import MultimodalData
 from mmlatent.types import Batch
@@ -41,63 +44,105 @@ def pass_through(batch: Any) -> Any:
     return batch
 
 
+def distributed_place() -> tuple[int, int]:
+    """(rank, number of ranks) of this process: ``(0, 1)`` unless torch.distributed is running."""
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_rank(), dist.get_world_size()
+    return 0, 1
+
+
 class EpochShuffle(Sampler[int]):
-    """A random order of ``n`` positions drawn from ``(seed, epoch)`` alone, never the global RNG.
+    """This rank's share of a random order of ``n`` positions drawn from ``(seed, epoch)`` alone,
+    never the global RNG.
 
     Lightning calls ``set_epoch`` before each epoch, so the order of epoch ``e`` is the same in a
-    run that was interrupted and resumed as in one that was not; ``skip`` drops the positions an
-    interrupted epoch had already served, once.
+    run that was interrupted and resumed as in one that was not; ``resume_at`` drops the rows an
+    interrupted epoch had already served, once. Under DDP every rank draws the same order and
+    takes every ``replicas``-th row from its ``rank`` on, padded by repeating the first rows so
+    every rank gets as many (as ``DistributedSampler`` does); the place in the epoch is then one
+    number for all ranks, which the checkpoint keeps.
     """
 
-    def __init__(self, n: int, seed: int) -> None:
+    def __init__(
+        self, n: int, seed: int, *, rank: int | None = None, replicas: int | None = None
+    ) -> None:
+        here = distributed_place()
         self.n = n
         self.seed = seed
+        self.rank = here[0] if rank is None else rank
+        self.replicas = here[1] if replicas is None else replicas
+        if not 0 <= self.rank < self.replicas:
+            raise ValueError(f"rank {self.rank} is not one of {self.replicas} replicas")
         self.epoch = 0
-        self.served = 0
+        self.start = 0
+        """Rows of the current epoch's order (over all ranks) skipped when this pass began."""
         self._resume_at: tuple[int, int] | None = None
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
 
     def resume_at(self, epoch: int, served: int) -> None:
-        """The next pass over ``epoch`` starts after its first ``served`` positions."""
+        """The next pass over ``epoch`` starts after the first ``served`` rows of its order (rounded
+        down to a whole number of rows per rank, so the ranks stay level)."""
         self._resume_at = (epoch, served)
 
     def __len__(self) -> int:
-        return self.n
+        return math.ceil(self.n / self.replicas)
 
-    def __iter__(self) -> Iterator[int]:
+    def epoch_order(self) -> list[int]:
+        """The order of the current epoch over all ranks, padded to ``len(self) * replicas``."""
         generator = torch.Generator().manual_seed(self.seed * 1_000_003 + self.epoch)
         order = torch.randperm(self.n, generator=generator).tolist()
-        start = 0
+        padding = len(self) * self.replicas - self.n
+        if padding and order:
+            order += (order * math.ceil(padding / len(order)))[:padding]
+        return order
+
+    def __iter__(self) -> Iterator[int]:
+        order = self.epoch_order()
+        self.start = 0
         if self._resume_at is not None and self._resume_at[0] == self.epoch:
-            start = self._resume_at[1]
+            served = min(self._resume_at[1], len(order))
+            self.start = served - served % self.replicas
         self._resume_at = None
-        self.served = start
-        for position in order[start:]:
-            self.served += 1
-            yield position
+        return iter(order[self.start + self.rank :: self.replicas])
 
 
 class ResumableLoader(DataLoader):
     """A training loader whose place in the epoch travels in Lightning's checkpoint.
 
     Lightning saves ``state_dict()`` of a loader that has one and hands it back through
-    ``load_state_dict`` on resume, so a run restarted mid-epoch sees the batches it had not yet
-    seen, in the same order.
+    ``load_state_dict`` on resume, so a run restarted mid-epoch sees the rows it had not yet
+    seen, in the same order, on one process or under DDP (the trainer then leaves the sampler to
+    us: ``use_distributed_sampler=False``). The place counts the batches handed out rather than
+    the positions the sampler gave, which worker processes draw ahead of time.
     """
 
     def __init__(self, dataset: Dataset, *, batch_size: int, seed: int, **options: Any) -> None:
         self.shuffle_order = EpochShuffle(len(dataset), seed)  # type: ignore[arg-type]
-        # Under DDP Lightning rebuilds the loader with a distributed sampler wrapping this one.
+        # Lightning rebuilds the loader with its own sampler when it distributes one itself
+        # (a trainer with use_distributed_sampler=True): then the place is not ours to keep.
         sampler = options.pop("sampler", None) or self.shuffle_order
         options.pop("shuffle", None)
         super().__init__(dataset, batch_size=batch_size, sampler=sampler, **options)
+        self.batches_served = 0
+
+    def __iter__(self) -> Iterator[Any]:  # type: ignore[override]
+        self.batches_served = 0
+        return self._counted(super().__iter__())
+
+    def _counted(self, batches: Iterator[Any]) -> Iterator[Any]:
+        for batch in batches:
+            self.batches_served += 1
+            yield batch
 
     def state_dict(self) -> dict[str, int]:
         if self.sampler is not self.shuffle_order:
-            return {}  # DDP's sampler wraps ours and keeps its own place: not ours to save
-        return {"epoch": self.shuffle_order.epoch, "served": self.shuffle_order.served}
+            return {}
+        order = self.shuffle_order
+        per_batch = self.batch_size or 1
+        served = order.start + self.batches_served * per_batch * order.replicas
+        return {"epoch": order.epoch, "served": min(served, len(order) * order.replicas)}
 
     def load_state_dict(self, state: dict[str, int]) -> None:
         if state and self.sampler is self.shuffle_order:
@@ -140,10 +185,14 @@ class MultimodalDataModule(L.LightningDataModule):
             raise ValueError(f"data set {self.data.name!r} has no {split!r} split")
         return SplitDataset(self.data, self.data.splits[split])
 
-    def _loader(self, split: str, *, shuffle: bool) -> DataLoader:
-        return DataLoader(
-            self._dataset(split), batch_size=self.batch_size, shuffle=shuffle, **self._options()
-        )
+    def _loader(self, split: str) -> DataLoader:
+        """An evaluation loader in order; each DDP rank takes its share (padded evenly)."""
+        dataset = self._dataset(split)
+        rank, replicas = distributed_place()
+        sampler: DistributedSampler | None = None
+        if replicas > 1:
+            sampler = DistributedSampler(dataset, num_replicas=replicas, rank=rank, shuffle=False)
+        return DataLoader(dataset, batch_size=self.batch_size, sampler=sampler, **self._options())
 
     def train_dataloader(self) -> DataLoader:
         return ResumableLoader(
@@ -151,7 +200,7 @@ class MultimodalDataModule(L.LightningDataModule):
         )
 
     def val_dataloader(self) -> DataLoader:
-        return self._loader("val", shuffle=False)
+        return self._loader("val")
 
     def test_dataloader(self) -> DataLoader:
-        return self._loader("test", shuffle=False)
+        return self._loader("test")

@@ -92,9 +92,11 @@ class ResumeCheckpoint(L.Callback):
 
     Saves happen only at the end of a training step inside an epoch (not its last), the point
     from which Lightning resumes exactly; a signal during an epoch's last step or its validation
-    is honoured after the next epoch's first step (or the run simply finishes). The state carries
-    the random generators, so a resumed run draws the same numbers as one that never stopped. The file is written under a temporary name and renamed,
-    so a ``kill -9`` during a save leaves the previous checkpoint whole.
+    is honoured after the next epoch's first step (or the run simply finishes). Under DDP every
+    rank stops at the step where any rank has a signal. The state carries the random generators,
+    so a resumed run draws the same numbers as one that never stopped. The file is written under
+    a temporary name and renamed, so a ``kill -9`` during a save leaves the previous checkpoint
+    whole.
     """
 
     def __init__(self, path: Path, every_n_steps: int) -> None:
@@ -133,10 +135,15 @@ class ResumeCheckpoint(L.Callback):
             # The epoch's end (validation, scheduler step, best checkpoint) is still to come, and
             # Lightning does not replay it from a checkpoint taken here: save at the next step.
             return
-        if self.received is not None:
+        # Under DDP a signal may reach one rank only, or the ranks at different steps: all stop
+        # at the same step when any has one (a collective each step; nothing on one process).
+        if trainer.strategy.reduce_boolean_decision(self.received is not None, all=False):
             self.save(trainer)
             raise TrainingInterrupted(
-                self.received, trainer.current_epoch, trainer.global_step, self.path
+                self.received or "SIGTERM",  # or: another rank received one
+                trainer.current_epoch,
+                trainer.global_step,
+                self.path,
             )
         if trainer.global_step % self.every_n_steps == 0:
             self.save(trainer)

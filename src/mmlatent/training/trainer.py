@@ -63,6 +63,9 @@ def build_trainer(
         enable_model_summary=False,
         log_every_n_steps=10,
         num_sanity_val_steps=0,
+        # The data module shards its own loaders under DDP: the training order keeps its place
+        # in an epoch for resuming, which a sampler Lightning wrapped around it would not.
+        use_distributed_sampler=False,
     )
 
 
