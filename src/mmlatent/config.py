@@ -120,6 +120,11 @@ class TrainConfig:
     """Lightning strategy: ``auto``, ``ddp``, ``ddp_spawn``, ..."""
     precision: str = "32-true"
     """Lightning precision, e.g. ``32-true``, ``bf16-mixed``."""
+    compile: bool = False
+    """Run the model's training loss (forward and backward) through ``torch.compile`` (ELBO
+    training): fewer operator launches per step. Each batch size, and each value of a KL
+    warm-up's beta, is compiled once, on first use; a compiler error falls back to plain
+    execution with a warning."""
     progress_bar: bool = True
     """Show Lightning's progress bar."""
     limit_train_batches: float | int | None = None

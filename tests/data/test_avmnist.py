@@ -60,7 +60,7 @@ def test_avmnist_small() -> None:
     data = load_dataset("avmnist", limit_train=200, limit_test=50, cache=False)
     assert len(data) == 250 and data.split_sizes() == {"train": 180, "val": 20, "test": 50}
     assert torch.equal(data.splits["test"], torch.arange(200, 250))
-    assert data.tensors["audio"].shape == (250, 1, 32, 64)
+    assert data.tensors["audio"].shape == (250, 1, 32, 32)
     assert all(bool(m.all()) for m in data.masks.values())
     captions = data.modalities["text"].decode_batch(data.tensors["text"])
     for caption, label in zip(captions, data.labels.tolist(), strict=True):
@@ -79,6 +79,17 @@ def test_avmnist_audio_matches_label() -> None:
     centroids = torch.stack([mels[train][labels[train] == d].mean(0) for d in range(10)])
     accuracy = (torch.cdist(mels[test], centroids).argmin(1) == labels[test]).float().mean()
     assert accuracy > 0.2  # chance 0.1, measured 0.29: six speakers make raw mels a weak cue
+
+
+@pytest.mark.shared_data
+@needs_shared
+def test_log_mel_grid_is_an_option_and_part_of_the_cache_key() -> None:
+    small = {"limit_train": 20, "limit_test": 10, "cache": False}
+    default = load_dataset("avmnist", **small)
+    wide = load_dataset("avmnist", audio_frames=64, audio_hop_length=128, **small)
+    assert default.tensors["audio"].shape == (30, 1, 32, 32)  # 32 hops of 256: 0.99 s
+    assert wide.tensors["audio"].shape == (30, 1, 32, 64)  # the same span at a hop of 128
+    assert default.fingerprint != wide.fingerprint  # a cache of one grid never serves the other
 
 
 def test_missing_root_is_a_clear_error(tmp_path) -> None:

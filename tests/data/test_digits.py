@@ -22,8 +22,8 @@ def digits() -> MultimodalData:
 def test_sizes_shapes_and_masks(digits: MultimodalData) -> None:
     assert len(digits) == 5000
     assert digits.tensors["image"].shape == (5000, 1, 28, 28)
-    assert digits.tensors["text"].shape == (5000, 12)
-    assert digits.tensors["audio"].shape == (5000, 1, 32, 64)
+    assert digits.tensors["text"].shape == (5000, 8)  # fitted: 6 words at most, bos, eos
+    assert digits.tensors["audio"].shape == (5000, 1, 32, 32)
     assert all(bool(m.all()) for m in digits.masks.values())
     assert digits.label_names == DIGIT_NAMES
     assert {m: s.shape for m, s in digits.specs.items()} == {

@@ -52,12 +52,9 @@ def test_mixed_rows_become_masks_and_named_labels(folder: Path) -> None:
     assert data.masks["image"].tolist() == [True, True, False, False] * 3
     assert data.masks["audio"].tolist() == [True, False, True, False] * 3
     assert data.label_names == ["seven", "two"] and data.labels.tolist() == [0, 0, 1, 1] * 3
-    assert data.tensors["image"].shape == (12, 1, 28, 28) and data.tensors["audio"].shape == (
-        12,
-        1,
-        32,
-        64,
-    )
+    assert data.tensors["image"].shape == (12, 1, 28, 28)
+    assert data.tensors["audio"].shape == (12, 1, 32, 32)
+    assert data.tensors["text"].shape == (12, 5)  # fitted: "a handwritten seven", bos, eos
     assert not data.tensors["image"][~data.masks["image"]].any()  # placeholders are zeros
     assert data.split_sizes() == {"train": 6, "val": 3, "test": 3}
 

@@ -7,7 +7,7 @@ import torch
 
 from mmlatent.data.datasets.captions import DIGIT_NAMES, TEMPLATES
 from mmlatent.data.errors import DataError
-from mmlatent.data.modalities import Modality, TextModality
+from mmlatent.data.modalities import MAX_FITTED_LEN, Modality, TextModality
 from mmlatent.data.text import BOS_ID, EOS_ID, PAD_ID, SPECIALS, UNK_ID, SentenceFeatures, Tokenizer
 
 CORPUS = [t.format(name=DIGIT_NAMES[d], digit=d) for t in TEMPLATES for d in range(10)]
@@ -83,3 +83,29 @@ def test_sentence_features_are_384_d_and_meaningful() -> None:
     assert emb.shape == (3, 384) and emb.dtype == torch.float32
     sim = torch.nn.functional.cosine_similarity(emb[0:1], emb[1:])
     assert sim[0] > sim[1]
+
+
+def test_length_is_fitted_to_the_corpus() -> None:
+    longest = max(len(Tokenizer().split(t)) for t in CORPUS)  # "," counts as a token
+    text = TextModality().fit(CORPUS)
+    assert text.spec.shape == (longest + 2,)  # <bos>, the words, <eos>
+    assert text.preprocess(max(CORPUS, key=lambda t: len(Tokenizer().split(t))))[-1] == EOS_ID
+    one_word = TextModality().fit(["seven", "two"])
+    assert one_word.spec.shape == (3,)  # not 32 positions for one-word captions
+
+
+def test_fitted_length_covers_the_corpus_and_keeps_its_cap() -> None:
+    text = TextModality().fit(["two"], corpus=["two", "seven two two seven"])
+    assert text.spec.shape == (6,)  # vocabulary from the training texts, length from every text
+    assert text.preprocess("seven two two seven")[-1] == EOS_ID
+    long = " ".join(["seven"] * 100)
+    capped = TextModality(truncate=True).fit([long])
+    assert capped.spec.shape == (MAX_FITTED_LEN,)
+    with pytest.raises(DataError, match="at most 30"):
+        TextModality().check(long)  # before fit, the cap is the limit
+
+
+def test_fitted_length_is_saved_as_a_number() -> None:
+    text = TextModality().fit(CORPUS)
+    again = Modality.from_state(text.state())
+    assert text.state()["max_len"] == text.spec.shape[0] and again.spec == text.spec

@@ -96,6 +96,17 @@ def test_mixture_samples_only_usable_components() -> None:
     assert len(set(chosen.tolist())) == 3  # {a}, {c}, {a, c}, uniformly
 
 
+def test_component_draw_is_uniform_and_never_waits_for_the_device() -> None:
+    present = torch.tensor([[True, False, True]] * 3000)
+    mixture, _, _ = _mixture("all", present)
+    with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU]) as prof:
+        chosen = mixture.sample_component(torch.Generator().manual_seed(0))
+    ops = {e.name for e in prof.events()}
+    assert not ops & {"aten::_local_scalar_dense", "aten::is_nonzero", "aten::nonzero"}
+    counts = torch.bincount(chosen, minlength=mixture.usable.shape[1])[mixture.usable[0]]
+    assert len(counts) == 3 and (counts - 1000).abs().max() < 120  # binomial std ~26
+
+
 def test_mixture_kl_is_mean_over_usable_components() -> None:
     present = torch.tensor([[True, False, True]])
     mixture, mean, logvar = _mixture("singletons", present)

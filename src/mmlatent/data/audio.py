@@ -22,6 +22,9 @@ MAX_DB = 30.0
 """Top of the fixed dB range: a full-scale sine reaches about +25 dB in this front end."""
 AMIN = 1e-10
 """Power floor before the log, so silence maps to a finite (clipped) value."""
+MAX_AMPLITUDE = 1e4
+"""Largest sample magnitude read (80 dB above full scale): beyond it a float WAV is damaged, and
+its power would overflow float32 in the mel front end (NaN features)."""
 
 
 @dataclass(frozen=True)
@@ -66,6 +69,11 @@ def load_wav(path: str | Path, *, max_seconds: float | None = None) -> Waveform:
         raise DataError(f"{path}: audio file has no samples")
     if not np.isfinite(samples).all():
         raise DataError(f"{path}: audio holds NaN or infinite samples")
+    loudest = float(np.abs(samples).max())
+    if loudest > MAX_AMPLITUDE:
+        raise DataError(
+            f"{path}: a sample reaches {loudest:.3g}, far outside a WAV's [-1, 1]: a damaged file"
+        )
     return Waveform(samples.mean(axis=1), int(rate))
 
 
@@ -92,9 +100,9 @@ class MelCodec:
 
     sample_rate: int = 8000
     n_fft: int = 512
-    hop_length: int = 128
+    hop_length: int = 256
     n_mels: int = 32
-    frames: int = 64
+    frames: int = 32
     top_db: float = 80.0
     griffin_lim_iters: int = 32
 

@@ -108,7 +108,7 @@ def _summarise(report: ManifestReport, rows: list[LoadedRow]) -> None:
     report.splits = dict(Counter(r.split for r in rows if r.split is not None))
 
 
-def check_manifest(path: str | Path, *, text_max_len: int = 32) -> ManifestReport:
+def check_manifest(path: str | Path, *, text_max_len: int | None = None) -> ManifestReport:
     """Read every row of ``path`` as ``manifest`` would (same checks) and report; never raises for bad rows."""
     path = Path(path)
     report = ManifestReport(path=str(path))

@@ -72,6 +72,20 @@ def subset_matrix(subsets: Sequence[Sequence[str]], names: Sequence[str]) -> Ten
     return out
 
 
+def require_some_present(present: Tensor) -> None:
+    """``ValueError`` unless every row of ``present`` (B, M) has a modality.
+
+    Reading the answer on the host would make a GPU step wait for the device, so on an
+    accelerator (and inside ``torch.compile``) the check is a device-side assert instead: a
+    bad batch still stops the run, at the next kernel launch, without a sync on good ones.
+    """
+    every_row = present.any(-1).all()
+    if present.device.type != "cpu" or torch.compiler.is_compiling():
+        torch._assert_async(every_row, "every sample needs at least one present modality")
+    elif not every_row:
+        raise ValueError("every sample needs at least one present modality")
+
+
 def usable_subsets(present: Tensor, subsets: Tensor) -> Tensor:
     """(B, S) bool: a subset is usable for a sample only if all its modalities are present.
 
@@ -101,8 +115,15 @@ class SubsetMixture:
         return (torch.where(self.usable, kl, 0.0)).sum(-1) / weights.sum(-1)
 
     def sample_component(self, generator: torch.Generator | None = None) -> Tensor:
-        """One usable component index per sample, uniformly: (B,) long."""
-        return torch.multinomial(self.usable.float(), 1, generator=generator).squeeze(-1)
+        """One usable component index per sample, uniformly: (B,) long.
+
+        The largest of i.i.d. uniform keys over the usable components is a uniform choice among
+        them; unlike ``torch.multinomial``, whose argument check reads the device, it never
+        makes the host wait.
+        """
+        keys = torch.empty(self.usable.shape, device=self.usable.device)
+        keys.uniform_(generator=generator)  # (B, C) in [0, 1)
+        return torch.where(self.usable, keys, -1.0).argmax(-1)
 
     def component(self, index: Tensor) -> Gaussian:
         """The chosen component of each sample as a (B, D) Gaussian."""
@@ -125,8 +146,7 @@ def mixture_of_subsets(
     to the PoE of the modalities it has, which is how MVAE treats missing data (Wu & Goodman 2018).
     Raises ``ValueError`` if a sample has no modality at all.
     """
-    if not present.any(-1).all():
-        raise ValueError("every sample needs at least one present modality")
+    require_some_present(present)
     usable = usable_subsets(present, subsets)  # (B, S)
     fallback = ~usable.any(-1, keepdim=True)  # (B, 1)
     experts = torch.cat(

@@ -24,6 +24,7 @@ from mmlatent.latent import (
     build_latent_loss,
     standard_normal_log_prob,
 )
+from mmlatent.latent.fusion import require_some_present
 from mmlatent.models.base import GenerativeModel, LossOutput, generation_source
 from mmlatent.nn import (
     build_decoder,
@@ -235,8 +236,8 @@ class LatentModel(GenerativeModel):
 
     @staticmethod
     def require_some_present(present: Tensor) -> None:
-        if not present.any(-1).all():
-            raise ValueError("every sample needs at least one present modality")
+        """``ValueError`` unless every sample has a modality (without a host sync on a GPU)."""
+        require_some_present(present)
 
     # -- decoding and likelihoods ---------------------------------------------------------------
 

@@ -13,7 +13,7 @@ import numpy as np
 import torch
 
 from mmlatent.data.audio import load_wav
-from mmlatent.data.datasets.assemble import full_column, labels_tensor
+from mmlatent.data.datasets.assemble import full_column, labels_tensor, spoken_and_captioned
 from mmlatent.data.datasets.base import MultimodalData
 from mmlatent.data.datasets.cache import cached
 from mmlatent.data.datasets.captions import DIGIT_NAMES, digit_captions
@@ -89,10 +89,15 @@ def _split(
 
 
 def _build(
-    root: Path, seed: int, val_fraction: float, limit_train: int | None, limit_test: int | None
+    root: Path,
+    seed: int,
+    val_fraction: float,
+    limits: tuple[int | None, int | None],
+    audio: AudioModality,
+    text: TextModality,
 ) -> MultimodalData:
     rng = np.random.default_rng(seed)
-    audio = AudioModality()
+    limit_train, limit_test = limits
     clips = fsdd_files(root / "fsdd" / "recordings")
     train = _split(root, "train", clips["train"], limit_train, audio, rng)
     test = _split(root, "t10k", clips["test"], limit_test, audio, rng)
@@ -106,7 +111,8 @@ def _build(
         "test": torch.arange(n_train, n_train + n_test),
     }
     texts = train[2] + test[2]
-    image, text = ImageModality(), TextModality().fit([texts[i] for i in splits["train"].tolist()])
+    image = ImageModality()
+    text.fit([texts[i] for i in splits["train"].tolist()])
     columns = {
         "image": full_column(image, np.concatenate([train[0], test[0]])),
         "text": full_column(text, texts),
@@ -131,9 +137,17 @@ def avmnist(
     val_fraction: float = 0.1,
     limit_train: int | None = None,
     limit_test: int | None = None,
+    audio_frames: int = 32,
+    audio_hop_length: int = 256,
+    text_max_len: int | None = None,
     cache: bool = True,
 ) -> MultimodalData:
-    """MNIST + FSDD + captions with the official train/test splits; val carved from train."""
+    """MNIST + FSDD + captions with the official train/test splits; val carved from train.
+
+    The log-mel grid is 32 mels by ``audio_frames``, spanning ``audio_frames`` x
+    ``audio_hop_length`` samples (0.99 s at 8 kHz, longer than 99% of FSDD's clips).
+    ``text_max_len`` fixes the caption length (``None``: fitted to the captions).
+    """
     if not 0 <= val_fraction < 1:
         raise ValueError(f"val_fraction must be in [0, 1), got {val_fraction}")
     folder = Path(root) if root is not None else default_root()
@@ -144,5 +158,12 @@ def avmnist(
         "limit_train": limit_train,
         "limit_test": limit_test,
     }
-    build = lambda: _build(folder, seed, val_fraction, limit_train, limit_test)  # noqa: E731
+    audio, text = spoken_and_captioned(
+        options,
+        audio_frames=audio_frames,
+        audio_hop_length=audio_hop_length,
+        text_max_len=text_max_len,
+    )
+    limits = (limit_train, limit_test)
+    build = lambda: _build(folder, seed, val_fraction, limits, audio, text)  # noqa: E731
     return cached("avmnist", options, build, cache=cache, extra=str(folder.resolve()))

