@@ -9,6 +9,7 @@ and a Markdown table beside it.
     python benchmarks/zoo.py --data digits                      # complete data
     python benchmarks/zoo.py --data digits --missing audio=0.5  # half the training rows lack audio
     python benchmarks/zoo.py --data avmnist --only mopoe,mmvae+ # ../shared/data needed
+    python benchmarks/zoo.py --data avmnist --tag logmel32      # results apart from other protocols
 """
 
 from __future__ import annotations
@@ -90,11 +91,18 @@ def main() -> None:
     parser.add_argument("--nll-k", type=int, default=50)
     parser.add_argument("--nll-rows", type=int, default=500)
     parser.add_argument("--fresh", action="store_true", help="refit entries that have a run")
+    parser.add_argument(
+        "--tag",
+        default="",
+        help="a name for this protocol: results and runs kept apart from others",
+    )
     args = parser.parse_args()
 
     missing = dict(_pair(p) for p in args.missing)
-    tag = "-".join(f"{m}{round(r * 100)}" for m, r in missing.items())
-    out_json = RESULTS / f"zoo-{args.data}{'-missing-' + tag if tag else ''}.json"
+    missing_tag = "-".join(f"{m}{round(r * 100)}" for m, r in missing.items())
+    out_tag = "-".join(x for x in (args.tag, f"missing-{missing_tag}" if missing_tag else "") if x)
+    run_tag = "-".join(x for x in (args.tag, missing_tag) if x)
+    out_json = RESULTS / f"zoo-{args.data}{'-' + out_tag if out_tag else ''}.json"
     results = json.loads(out_json.read_text()) if out_json.is_file() else {"entries": {}}
     data = load_dataset(
         "avmnist" if args.data == "avmnist" else "digits", **DATA_OPTIONS[args.data]
@@ -111,7 +119,9 @@ def main() -> None:
         if missing and not model_class(model).capabilities.trains_on_incomplete_rows:
             results["entries"][label] = {"skipped": "trains on complete rows only"}
             continue
-        run_dir = args.runs / f"{args.data}{'-' + tag if tag else ''}" / label.replace("/", "-")
+        run_dir = (
+            args.runs / f"{args.data}{'-' + run_tag if run_tag else ''}" / label.replace("/", "-")
+        )
         print(f"== {label}", flush=True)
         results["entries"][label] = run_entry(run_dir, args, data, judge, model, options, missing)
         results |= {
