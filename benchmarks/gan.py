@@ -46,6 +46,7 @@ from mmlatent.workflows import evaluate_run
 
 sys.path.insert(0, str(Path(__file__).parent))
 from avmnist import epochs_trained
+from zoo import DATA_OPTIONS  # the same rows as the zoo, so the figures compare
 
 RESULTS = Path(__file__).parent / "results"
 GAN_EPOCHS = {"digits": 20, "avmnist": 20}
@@ -57,10 +58,6 @@ BUDGETS: dict[str, list[str]] = {
         "eval.n_unconditional=1000",
         "eval.audio_roundtrip_limit=200",
     ],
-}
-DATA_OPTIONS: dict[str, dict[str, Any]] = {
-    "digits": {},
-    "avmnist": {"limit_train": 10000, "limit_test": 2000},
 }
 VAE_EPOCHS = {"digits": 16, "avmnist": 30}  # the zoo's budgets
 NEURAL_SAMPLERS = ("latent-gan", "latent-diffusion")

@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import jinja2
 import yaml
 
 from mmlatent.report.gallery import Example, Grid
+from mmlatent.report.pages import template
 
 
 @dataclass
@@ -117,12 +117,7 @@ def write_compare_html(
 ) -> Path:
     """Render ``compare.html``: the table, the merged cross-modal grids, and each run's
     unconditional samples next to each other. Everything embedded: it opens offline."""
-    env = jinja2.Environment(
-        loader=jinja2.PackageLoader("mmlatent.report", "templates"),
-        autoescape=jinja2.select_autoescape(["html"]),
-        undefined=jinja2.StrictUndefined,
-    )
-    html = env.get_template("compare.html").render(
+    html = template("compare.html").render(
         header=header,
         rows=rows,
         grids=grids,

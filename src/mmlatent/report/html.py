@@ -7,7 +7,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import jinja2
 from torch import Tensor
 
 from mmlatent.atomic import atomic_write_text
@@ -25,6 +24,7 @@ from mmlatent.report.metrics_table import (
     reconstruction_rows,
     second_judge_rows,
 )
+from mmlatent.report.pages import template
 from mmlatent.report.render import render
 from mmlatent.report.sampler_table import sampler_table
 from mmlatent.run import PROGRESS_DIR
@@ -70,7 +70,7 @@ def write_report(
         context["progress"] = gallery.training_progress(out_dir / PROGRESS_DIR)
         context["sampler_name"] = sampler_name if latent_sampler is not None else "prior"
     path = out_dir / "report.html"
-    atomic_write_text(path, _template().render(**context))
+    atomic_write_text(path, template("report.html").render(**context))
     return path
 
 
@@ -178,14 +178,3 @@ def _latent_maps(
             fig = plots.latent_figure(points, labels.numpy(), data.label_names, name)
             maps[name] = data_uri(figure_png(fig), "image/png")
     return list(maps.values())
-
-
-def _template() -> jinja2.Template:
-    env = jinja2.Environment(
-        loader=jinja2.PackageLoader("mmlatent.report", "templates"),
-        autoescape=jinja2.select_autoescape(["html"]),
-        trim_blocks=True,
-        lstrip_blocks=True,
-        undefined=jinja2.StrictUndefined,
-    )
-    return env.get_template("report.html")
