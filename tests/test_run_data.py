@@ -6,6 +6,7 @@ import dataclasses
 
 import pytest
 
+from mmlatent import run as run_module
 from mmlatent import workflows
 from mmlatent.config import RunConfig
 from mmlatent.data.datasets import shape_options
@@ -47,8 +48,8 @@ def test_a_run_gets_data_in_its_own_shapes_and_a_clear_error_otherwise(
         calls.append(options)
         return tiny_data
 
-    monkeypatch.setattr(workflows, "load_dataset", fake_load)
-    monkeypatch.setattr(workflows, "shape_options", lambda name, states: {"audio_frames": 16})
+    monkeypatch.setattr(run_module, "load_dataset", fake_load)
+    monkeypatch.setattr(run_module, "shape_options", lambda name, states: {"audio_frames": 16})
     same = _run(tmp_path, tiny_data, dict(tiny_data.modalities))
     assert workflows.load_run_data(same) is tiny_data
     assert calls[-1]["audio_frames"] == 16  # the run's shape reached the data set

@@ -25,6 +25,7 @@ from torch import Tensor
 
 from mmlatent.atomic import atomic_write, atomic_write_text
 from mmlatent.config import RunConfig
+from mmlatent.data.datasets import MultimodalData, load_dataset, shape_options
 from mmlatent.data.modalities import Modality
 from mmlatent.models import build_model
 from mmlatent.models.base import GenerativeModel
@@ -78,11 +79,7 @@ class Run:
         path = Path(path)
         check_complete(path)
         config = RunConfig.from_yaml(path / CONFIG_FILE)
-        try:
-            states = json.loads((path / MODALITIES_FILE).read_text())
-        except json.JSONDecodeError as err:
-            raise RunError(f"{path / MODALITIES_FILE}: not valid JSON ({err})") from err
-        modalities = {name: Modality.from_state(state) for name, state in states.items()}
+        modalities = read_modalities(path)
         model = load_weights(path / WEIGHTS_FILE)
         return cls(path=path, config=config, model=model, modalities=modalities)
 
@@ -210,3 +207,27 @@ def _repeat_to(x: Tensor, n: int, name: str) -> Tensor:
     if len(x) != 1:
         raise ValueError(f"given {name!r} has {len(x)} items; with n={n} give 1 or {n}")
     return x.expand(n, *x.shape[1:]).clone()
+
+
+def read_modalities(path: Path) -> dict[str, Modality]:
+    """The modalities saved in run folder ``path`` (their vocabularies, lengths and grids)."""
+    try:
+        states = json.loads((path / MODALITIES_FILE).read_text())
+    except json.JSONDecodeError as err:
+        raise RunError(f"{path / MODALITIES_FILE}: not valid JSON ({err})") from err
+    return {name: Modality.from_state(state) for name, state in states.items()}
+
+
+def run_data(path: Path, config: RunConfig, modalities: Mapping[str, Modality]) -> MultimodalData:
+    """The data set of the run in ``path``, rebuilt from its config in the shapes its modalities
+    were saved with, even where a default has changed since; a clear error where it cannot be."""
+    name = config.data.name
+    states = {m: modality.state() for m, modality in modalities.items()}
+    data = load_dataset(name, **{**shape_options(name, states), **config.data.options})
+    for m, modality in modalities.items():
+        if m in data.modalities and data.modalities[m].spec != modality.spec:
+            raise RunError(
+                f"{path}: modality {m!r} was trained on {modality.spec.shape} but the data set"
+                f" now builds {data.modalities[m].spec.shape}; refit the run with this version"
+            )
+    return data

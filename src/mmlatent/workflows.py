@@ -17,28 +17,19 @@ import torch
 
 from mmlatent.atomic import atomic_write_text
 from mmlatent.config import RunConfig
-from mmlatent.data.datasets import load_dataset, shape_options
+from mmlatent.data.datasets import load_dataset
 from mmlatent.data.datasets.base import MultimodalData
 from mmlatent.registry import SAMPLERS
-from mmlatent.run import METRICS_FILE, Run, RunError
+from mmlatent.run import METRICS_FILE, Run, run_data
 from mmlatent.samplers import LatentSampler
 
 log = logging.getLogger(__name__)
 
 
 def load_run_data(run: Run) -> MultimodalData:
-    """The run's data set, rebuilt from its saved config (cached tensors make this fast), in the
-    shapes the run was trained on even where a default has changed since."""
-    name = run.config.data.name
-    states = {m: modality.state() for m, modality in run.modalities.items()}
-    data = load_dataset(name, **{**shape_options(name, states), **run.config.data.options})
-    for m, modality in run.modalities.items():
-        if m in data.modalities and data.modalities[m].spec != modality.spec:
-            raise RunError(
-                f"{run.path}: modality {m!r} was trained on {modality.spec.shape} but the data set"
-                f" now builds {data.modalities[m].spec.shape}; refit the run with this version"
-            )
-    return data
+    """The run's data set, rebuilt from its saved config (cached tensors make this fast) in the
+    shapes the run was trained on."""
+    return run_data(run.path, run.config, run.modalities)
 
 
 def fit_sampler(

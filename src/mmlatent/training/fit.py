@@ -18,7 +18,15 @@ from mmlatent.data.datasets import load_dataset
 from mmlatent.data.datasets.base import MultimodalData, drop_at_random
 from mmlatent.models import build_model
 from mmlatent.models.base import GenerativeModel
-from mmlatent.run import CONFIG_FILE, RESUME_CHECKPOINT, WEIGHTS_FILE, Run, RunError
+from mmlatent.run import (
+    CONFIG_FILE,
+    RESUME_CHECKPOINT,
+    WEIGHTS_FILE,
+    Run,
+    RunError,
+    read_modalities,
+    run_data,
+)
 from mmlatent.training.resume import CheckpointError, put_back, read_checkpoint, rows_before
 from mmlatent.training.systems import build_system
 from mmlatent.training.trainer import LOG_CSV, build_trainer
@@ -95,6 +103,8 @@ def resume(run_dir: str | Path, *, data: MultimodalData | None = None) -> Run:
     config = RunConfig.from_yaml(run_dir / CONFIG_FILE)
     history = run_dir / LOG_CSV
     earlier = rows_before(history, int(state["global_step"]))
+    if data is None:  # in the shapes the run started with, whatever today's defaults
+        data = run_data(run_dir, config, read_modalities(run_dir))
     try:
         return fit(config, run_dir, data=data, resume_from=checkpoint)
     finally:
