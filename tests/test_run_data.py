@@ -57,3 +57,30 @@ def test_a_run_gets_data_in_its_own_shapes_and_a_clear_error_otherwise(
     other = dict(tiny_data.modalities, audio=AudioModality(n_mels=8, frames=64))
     with pytest.raises(RunError, match=r"'audio' was trained on \(1, 8, 64\)"):
         workflows.load_run_data(_run(tmp_path, tiny_data, other))
+
+
+def test_resume_rebuilds_the_data_in_the_shapes_the_run_started_with(
+    tiny_data, tmp_path, monkeypatch
+) -> None:
+    from mmlatent.training import fit as fit_module
+
+    run_dir = tmp_path / "run"
+    Run(
+        path=run_dir,
+        config=RunConfig(),
+        model=None,
+        modalities=dict(tiny_data.modalities),  # type: ignore[arg-type]
+    ).save_metadata()
+    (run_dir / fit_module.RESUME_CHECKPOINT).parent.mkdir(parents=True, exist_ok=True)
+    (run_dir / fit_module.RESUME_CHECKPOINT).write_bytes(b"")
+    monkeypatch.setattr(fit_module, "read_checkpoint", lambda path: {"epoch": 1, "global_step": 5})
+    seen: dict = {}
+
+    def fake_run_data(path, config, modalities):
+        seen["states"] = {m: mod.state() for m, mod in modalities.items()}
+        return tiny_data
+
+    monkeypatch.setattr(fit_module, "run_data", fake_run_data)
+    monkeypatch.setattr(fit_module, "fit", lambda config, run_dir, *, data, resume_from: data)
+    assert fit_module.resume(run_dir) is tiny_data
+    assert seen["states"] == {m: mod.state() for m, mod in tiny_data.modalities.items()}
