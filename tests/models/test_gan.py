@@ -68,3 +68,22 @@ def test_condition_and_generated_modality_must_differ_and_exist() -> None:
         build_model("cgan", SPECS, {**TINY, "condition": "image", "modality": "image"})
     with pytest.raises(ValueError, match="not in the data"):
         build_model("cgan", SPECS, {**TINY, "condition": "smell"})
+
+
+@pytest.mark.parametrize("loss", ["hinge", "wgan-gp"])
+def test_augment_shows_the_discriminator_shifted_samples_in_both_losses(loss: str) -> None:
+    data = make_batch()
+    model = build_model("gan", SPECS, {**TINY, "modality": "image", "loss": loss, "augment": True})
+    seen: list[torch.Tensor] = []
+    model.discriminator.register_forward_pre_hook(lambda _, args: seen.append(args[0].detach()))
+    torch.manual_seed(0)
+    d_loss = model.discriminator_loss(data, full_mask(data)).total
+    g_loss = model.generator_loss(data, full_mask(data)).total
+    (d_loss + g_loss).backward()
+    real = data["image"]
+    assert not torch.equal(seen[0], real)  # the real rows went in translated and cut out
+    assert (seen[0] == 0).sum() > (real == 0).sum()
+    assert all(p.grad is not None for p in model.generator.parameters())
+    seen.clear()
+    model.discriminator_scores(data, full_mask(data))  # validation judges plain samples
+    assert torch.equal(seen[0], real)

@@ -56,10 +56,22 @@ def test_conditional_batch_norm_starts_as_batch_norm_and_then_follows_the_condit
     assert changed[0] > 0 and (changed[1:] == 0).all()  # each sample follows its own condition
 
 
-def test_the_projection_embedding_has_unit_norm() -> None:
+def test_the_projection_embedding_has_the_norm_of_its_learnt_gain() -> None:
     embedding = ConditionEmbedding(TEXT, 16)
-    psi = embedding(torch.randint(0, 9, (7, 6)))
-    torch.testing.assert_close(psi.norm(dim=1), torch.ones(7), atol=0.01, rtol=0)  # eps aside
+    tokens = torch.randint(0, 9, (7, 6))
+    torch.testing.assert_close(embedding(tokens).norm(dim=1), torch.ones(7), atol=0.01, rtol=0)
+    with torch.no_grad():
+        embedding.gain.fill_(3.0)
+    torch.testing.assert_close(
+        embedding(tokens).norm(dim=1), torch.full((7,), 3.0), atol=0.03, rtol=0
+    )
+    discriminator = Discriminator(
+        ModalitySpec(name="image", kind="image", shape=(1, 8, 8), likelihood="bernoulli"),
+        16,
+        condition=TEXT,
+        spectral_norm=True,
+    )
+    assert any(p is discriminator.condition.gain for p in discriminator.parameters())  # D learns it
 
 
 def test_a_gan_makes_image_like_modalities_only() -> None:
