@@ -87,3 +87,27 @@ def test_augment_shows_the_discriminator_shifted_samples_in_both_losses(loss: st
     seen.clear()
     model.discriminator_scores(data, full_mask(data))  # validation judges plain samples
     assert torch.equal(seen[0], real)
+
+
+def test_a_shared_condition_encoder_feeds_the_generator_without_training_it() -> None:
+    data = make_batch()
+    shared = build_model("cgan", SPECS, TINY)
+    own = build_model("cgan", SPECS, {**TINY, "shared_condition_encoder": False})
+    assert shared.generator.condition is not None and own.generator.condition is not None
+    body_params = sum(p.numel() for p in own.generator.condition.parameters())
+    shared_params = sum(p.numel() for p in shared.generator.condition.parameters())
+    assert shared_params < body_params  # only a layer norm: the body is the discriminator's
+    features = shared.generator_condition(data["text"])
+    assert features is not None and features.shape == (len(data["text"]), TINY["hidden_dim"])
+    assert not features.requires_grad  # the generator's loss cannot reshape psi through it
+    shared.generator_loss(data, full_mask(data)).total.backward()
+    gains = [m.gain.weight.grad for m in shared.generator.modules() if hasattr(m, "norm")]
+    assert gains and all(g is not None and g.abs().sum() > 0 for g in gains)
+    with torch.no_grad():  # the caption reaches the samples through psi
+        for m in shared.generator_average.modules():
+            if hasattr(m, "norm") and hasattr(m, "gain"):
+                torch.nn.init.normal_(m.gain.weight)
+    text = data["text"]
+    a = shared.eval().generate(given={"text": text}, sample_latent=False)["image"]
+    b = shared.generate(given={"text": text.roll(1, 0)}, sample_latent=False)["image"]
+    assert not torch.allclose(a, b)

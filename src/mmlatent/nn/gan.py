@@ -123,8 +123,11 @@ class ConditionEmbedding(nn.Module):
         self.gain = nn.Parameter(torch.ones(()))
 
     def forward(self, condition: Tensor) -> Tensor:
-        unit = self.norm(self.body(condition)) * self.scale  # (B, H), each of norm 1
-        return unit * self.gain
+        return self.direction(condition) * self.gain
+
+    def direction(self, condition: Tensor) -> Tensor:
+        """(B, H): psi(c) / gain, each of norm 1."""
+        return self.norm(self.body(condition)) * self.scale
 
 
 class Discriminator(nn.Module):
