@@ -105,9 +105,9 @@ class ConditionalGANConfig(GANConfig):
     shared_condition_encoder: bool = True
     """The generator reads the condition through the discriminator's projection embedding psi
     (its output, without gradient), instead of through a body of its own. The matching-aware
-    discriminator trains psi to tell captions apart from the first epochs; a generator body,
-    trained only by the generator's weak conditional gradient, did not, and on digits the
-    generator drew a zero for every caption by epoch 60 (text->image coherence 0.10)."""
+    discriminator trains psi to tell captions apart from the first epochs; a generator body is
+    trained only by the generator's weaker conditional gradient (text->image coherence on
+    digits after 30 epochs, seed 0: 0.70 with its own body, 0.92 reading psi)."""
 
 
 class Generator(nn.Module):

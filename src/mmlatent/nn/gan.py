@@ -106,13 +106,10 @@ class ConditionEmbedding(nn.Module):
     the projection cannot outweigh the rest of the discriminator; a raw feature body has no such
     bound (a text body's features reach a variance near 200, and the discriminator then won at
     once: hinge loss 0 within an epoch on digits). A parameter-free layer norm scaled by
-    1/sqrt(H) gives every psi(c) norm 1. Their phi(x), though, sums a deep network's features
-    over the grid and is large; this small spectrally normalised body's is not, and with a
-    fixed |psi| = 1 the projection could not tell a real sample under its own caption from one
-    under another's: on digits the generator ignored the caption and drew a zero for every one
-    by epoch 60. A scalar gain, starting at 1 and learnt by the discriminator, lets the
-    projection grow until the hinge margins are met (text->image coherence after 30 epochs:
-    0.73, against 0.68 with a fixed |psi| = sqrt(H)).
+    1/sqrt(H) gives every psi(c) norm 1. A scalar gain, starting at 1 and learnt by the
+    discriminator, then lets the projection grow while the hinge margins are unmet (text->image
+    coherence on digits after 30 epochs, seed 0: 0.70 -> 0.73 with the generator's own condition
+    body, 0.924 -> 0.930 with the shared one; a small effect next to the shared encoder's).
     """
 
     def __init__(self, spec: ModalitySpec, hidden_dim: int) -> None:

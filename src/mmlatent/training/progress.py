@@ -1,7 +1,7 @@
 """Sample grids written at the end of every training epoch, so a person can watch a run learn.
 
 ``<run>/progress/epoch-003-image.png``: the same seeded noise (or, for a model that generates
-only from a condition, the same validation rows) every epoch, one PNG per image-like modality
+only from a condition, the same validation rows, spread over the split) every epoch, one PNG per image-like modality
 (images; log-mels drawn as spectrograms, low frequencies at the bottom).
 """
 
@@ -71,14 +71,23 @@ class SampleGrids(L.Callback):
             )
 
     def _given(self, trainer: L.Trainer, model: GenerativeModel) -> dict[str, Tensor]:
-        """The first validation (else training) rows that hold every modality the model reads."""
+        """``n`` validation (else training) rows that hold every modality the model reads,
+        evenly spread over the split: a data set stored in label order (``digits`` is) would
+        otherwise show one class's conditions only."""
         data: Any = getattr(getattr(trainer, "datamodule", None), "data", None)
         if data is None or model.capabilities.unconditional:
             return {}
         rows = data.splits["val"] if len(data.splits["val"]) else data.splits["train"]
         keep = torch.stack([data.masks[m][rows] for m in model.modalities]).all(0)
-        rows = rows[keep][: self.n]
+        rows = spread(rows[keep], self.n)
         return {m: data.tensors[m][rows].to(model.device) for m in model.modalities}
+
+
+def spread(rows: Tensor, n: int) -> Tensor:
+    """At most ``n`` of ``rows``, evenly spaced from the first to the last, in order."""
+    if len(rows) <= n:
+        return rows
+    return rows[torch.linspace(0, len(rows) - 1, n).round().long()]
 
 
 def _devices(model: GenerativeModel) -> list[int]:
