@@ -2,29 +2,13 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
 import torch
 
-MODULE_PATH = Path(__file__).resolve().parents[2] / "benchmarks" / "independent_judge.py"
+from .loader import load_benchmark
 
-
-def load_module():
-    name = "independent_judge_under_test"
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, MODULE_PATH)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module  # dataclasses look their module up while the class is built
-    spec.loader.exec_module(module)
-    return module
-
-
-J = load_module()
+J = load_benchmark("independent_judge")
 SR = 16000  # not the judge's rate: every clip is resampled on the way in
 PITCHES = 220.0 * 2.0 ** (np.arange(10) * 4 / 12)  # ten tones a major third apart
 
