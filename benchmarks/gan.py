@@ -49,7 +49,7 @@ from avmnist import epochs_trained
 from zoo import DATA_OPTIONS  # the same rows as the zoo, so the figures compare
 
 RESULTS = Path(__file__).parent / "results"
-GAN_EPOCHS = {"digits": 200, "avmnist": 100}
+GAN_EPOCHS = {"digits": 200, "avmnist": 300}
 BUDGETS: dict[str, list[str]] = {
     "digits": ["eval.n_unconditional=1000", "eval.audio_roundtrip_limit=100"],
     "avmnist": [

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+import torch
 
 from mmlatent.config import RunConfig
 from mmlatent.models import build_model
@@ -14,6 +15,9 @@ TINY_WORDS = "zero one two three four five"
 
 @pytest.fixture
 def tiny_run(tiny_data, tmp_path) -> Run:
+    """Seeded: the untrained weights, and so what the handlers make of them (a silent clip or
+    not), must not depend on which tests ran before."""
+    torch.manual_seed(0)
     model = build_model("mopoe", tiny_data.specs, {"latent_dim": 4, "hidden_dim": 16})
     config = RunConfig().with_overrides(["eval.sampler_options={n_components: 2}"])
     Run(path=tmp_path / "run", config=config, model=model, modalities=tiny_data.modalities).save()
