@@ -26,6 +26,7 @@ from torchmetrics.image.fid import FrechetInceptionDistance
 from mmlatent.data.datasets import load_dataset
 from mmlatent.evaluation.coherence import rows_with
 from mmlatent.evaluation.runtime import inference
+from mmlatent.evaluation.second_judges import pooled_pixel_features
 from mmlatent.registry import SAMPLERS
 from mmlatent.run import Run
 from mmlatent.workflows import seeded_draws
@@ -39,7 +40,7 @@ N_SAMPLES = 1000
 
 class PooledPixels(nn.Module):
     """(B, C, H, W) -> (B, C * H/2 * W/2): the second image judge's front end, as torchmetrics'
-    ``feature=`` module (``second_judges.pooled_pixels``, kept in torch)."""
+    ``feature=`` module."""
 
     def __init__(self, shape: tuple[int, ...]) -> None:
         super().__init__()
@@ -47,8 +48,7 @@ class PooledPixels(nn.Module):
         self.num_features = channels * (height // 2) * (width // 2)
 
     def forward(self, x: Tensor) -> Tensor:
-        pooled = nn.functional.avg_pool2d(x.float(), 2).flatten(1)
-        return (pooled - pooled.mean(1, keepdim=True)) / (pooled.std(1, keepdim=True) + 1e-6)
+        return pooled_pixel_features(x)
 
 
 def unconditional_images(run: Run, sampler: str | None, data, seed: int) -> Tensor:

@@ -44,11 +44,15 @@ class Recipe:
     """One line for the report and ``metrics.json``."""
 
 
-def pooled_pixels(x: Tensor, spec: ModalitySpec) -> np.ndarray:
+def pooled_pixel_features(x: Tensor) -> Tensor:
     """(B, C, H, W) -> (B, C*H/2*W/2): halved resolution, each image standardised on its own."""
     pooled = torch.nn.functional.avg_pool2d(x.float(), 2).flatten(1)  # (B, C*H/2*W/2)
-    pooled = (pooled - pooled.mean(1, keepdim=True)) / (pooled.std(1, keepdim=True) + 1e-6)
-    return pooled.numpy()
+    return (pooled - pooled.mean(1, keepdim=True)) / (pooled.std(1, keepdim=True) + 1e-6)
+
+
+def pooled_pixels(x: Tensor, spec: ModalitySpec) -> np.ndarray:
+    """The image judge's front end: :func:`pooled_pixel_features` as an array."""
+    return pooled_pixel_features(x).numpy()
 
 
 def dct_matrix(n_in: int, n_out: int) -> Tensor:

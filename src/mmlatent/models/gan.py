@@ -165,9 +165,7 @@ class AdversarialModel(GenerativeModel):
         condition_spec = None if condition is None else specs[condition]
         spec = require_grid(specs[target])
         self.objective = adversarial_loss(config.loss)
-        self.shares_encoder = condition is not None and getattr(
-            config, "shared_condition_encoder", False
-        )
+        self.shares_encoder = self.shares_condition_encoder(config)
         self.generator = Generator(spec, config, condition_spec, reads_features=self.shares_encoder)
         self.discriminator = Discriminator(
             spec,
@@ -184,6 +182,11 @@ class AdversarialModel(GenerativeModel):
     ) -> str | None:
         """The conditioning modality (none for an unconditional GAN)."""
         return None
+
+    def shares_condition_encoder(self, config: GANConfig) -> bool:
+        """Whether the generator reads the condition through the discriminator's psi (never
+        without a condition; see ``ConditionalGAN``)."""
+        return False
 
     # -- the two players' losses ------------------------------------------------------------------
 
@@ -413,6 +416,10 @@ class ConditionalGAN(AdversarialModel):
     def directions(self) -> list[tuple[tuple[str, ...], str]]:
         assert self.condition is not None
         return [((self.condition,), self.target)]
+
+    def shares_condition_encoder(self, config: GANConfig) -> bool:
+        assert isinstance(config, ConditionalGANConfig)
+        return config.shared_condition_encoder
 
     def mismatched(self, condition: Tensor | None) -> Tensor | None:
         """Each row's neighbour's condition (rolled by one), with ``matching_aware``."""

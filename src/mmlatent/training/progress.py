@@ -1,8 +1,8 @@
 """Sample grids written at the end of every training epoch, so a person can watch a run learn.
 
 ``<run>/progress/epoch-003-image.png``: the same seeded noise (or, for a model that generates
-only from a condition, the same validation rows, spread over the split) every epoch, one PNG per image-like modality
-(images; log-mels drawn as spectrograms, low frequencies at the bottom).
+only from a condition, the same validation rows, spread over the split) every epoch, one PNG
+per image-like modality (images; log-mels drawn as spectrograms, low frequencies at the bottom).
 """
 
 from __future__ import annotations
