@@ -104,9 +104,8 @@ def main() -> None:
     run_tag = "-".join(x for x in (args.tag, missing_tag) if x)
     out_json = RESULTS / f"zoo-{args.data}{'-' + out_tag if out_tag else ''}.json"
     results = json.loads(out_json.read_text()) if out_json.is_file() else {"entries": {}}
-    data = load_dataset(
-        "avmnist" if args.data == "avmnist" else "digits", **DATA_OPTIONS[args.data]
-    )
+    data_config = base_config(args).data  # --set data.options.* reach the data, not only the config
+    data = load_dataset(data_config.name, **data_config.options)
     judge = judge_for(args.data)
     chosen = entries()
     if args.only:  # in the order given, so the entries that matter most run first
@@ -138,6 +137,16 @@ def main() -> None:
     print(out_json.with_suffix(".md").read_text())
 
 
+def base_config(args: argparse.Namespace, *overrides: str) -> RunConfig:
+    """The budget, then ``overrides``, then the user's ``--set``s (which win), over the data set's
+    options (which they may override too)."""
+    config = RunConfig().with_overrides(
+        [*BUDGETS[args.data], *overrides, "train.progress_bar=false", *args.overrides]
+    )
+    config.data.options = DATA_OPTIONS[args.data] | config.data.options
+    return config
+
+
 def run_entry(
     run_dir: Path,
     args: argparse.Namespace,
@@ -147,10 +156,8 @@ def run_entry(
     options: dict[str, Any],
     missing: dict[str, float],
 ) -> dict[str, Any]:
-    overrides = [*BUDGETS[args.data], f"model.name={model}", "train.progress_bar=false"]
-    config = RunConfig().with_overrides(overrides + args.overrides)
+    config = base_config(args, f"model.name={model}")
     config.model.options.update(options)
-    config.data.options.update(DATA_OPTIONS[args.data])
     config.data.missing = dict(missing)
     if args.fresh and run_dir.exists():
         shutil.rmtree(run_dir)
