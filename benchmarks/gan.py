@@ -105,8 +105,7 @@ def main() -> None:
         options = {**DATA_OPTIONS[args.data], **entry["data"]}
         key = json.dumps(options, sort_keys=True)
         if key not in cache:
-            name = "avmnist" if args.data == "avmnist" else "digits"
-            cache[key] = load_dataset(name, **options)
+            cache[key] = load_dataset(args.data, **options)
         for seed in args.seeds:
             print(f"== {label} seed {seed}", flush=True)
             run_dir = args.runs / args.data / f"{label}-s{seed}"

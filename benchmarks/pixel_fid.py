@@ -68,8 +68,7 @@ def main() -> None:
     parser.add_argument("--samplers", nargs="+", default=["gmm"])
     args = parser.parse_args()
 
-    name = "avmnist" if args.data == "avmnist" else "digits"
-    data = load_dataset(name, **DATA_OPTIONS[args.data])
+    data = load_dataset(args.data, **DATA_OPTIONS[args.data])  # --data choices are data set names
     test = data.tensors["image"][rows_with(data, "test", ["image"])]
     test = test[torch.randperm(len(test), generator=torch.Generator().manual_seed(0))[:N_SAMPLES]]
     fid = FrechetInceptionDistance(
