@@ -8,6 +8,11 @@ cross-modal directions. Runs land in ``runs/latent-size/d<D>-<loss>-s<seed>`` an
 when finished; results go to ``benchmarks/results/latent-size-digits.json`` and a Markdown table.
 
     python benchmarks/latent_size.py --dims 4 6 8 16 32 --losses kl mmd adversarial --seeds 0
+
+A variant adds overrides to every run of the grid and names its rows and run folders:
+
+    python benchmarks/latent_size.py --dims 8 --losses adversarial --variant klw1 \
+        --set model.options.latent_loss_options.kl_weight=1
 """
 
 from __future__ import annotations
@@ -33,18 +38,22 @@ BUDGET = [
     "eval.audio_roundtrip_limit=100",
 ]
 DIRECTIONS = ("image->text", "image->audio", "text->image", "audio->image")
+VARIANTS = "variants"  # results key: each variant's overrides
 
 
-def scores(run_dir: Path, dim: int, loss: str, seed: int, data: Any) -> dict[str, float]:
-    """The grid's figures for one run, fitted and evaluated unless it already was."""
+def run_config(dim: int, loss: str, seed: int, extra: list[str]) -> RunConfig:
+    """One grid cell's config: the budget, the cell, then the variant's overrides."""
+    cell = [f"seed={seed}", f"model.options.latent_dim={dim}", f"model.options.latent_loss={loss}"]
+    return RunConfig().with_overrides([*BUDGET, *cell, *extra])
+
+
+def scores(
+    run_dir: Path, dim: int, loss: str, seed: int, data: Any, extra: list[str]
+) -> dict[str, float]:
+    """The grid's figures for one run (``extra``: the variant's overrides, applied last), fitted
+    and evaluated unless it already was."""
     if not (run_dir / "model.safetensors").is_file():
-        overrides = [
-            *BUDGET,
-            f"seed={seed}",
-            f"model.options.latent_dim={dim}",
-            f"model.options.latent_loss={loss}",
-        ]
-        fit(RunConfig().with_overrides(overrides), run_dir, data=data)
+        fit(run_config(dim, loss, seed, extra), run_dir, data=data)
     metrics_path = run_dir / METRICS_FILE
     if metrics_path.is_file():
         metrics = json.loads(metrics_path.read_text())
@@ -62,18 +71,25 @@ def main() -> None:
     parser.add_argument("--losses", nargs="+", default=["kl", "mmd", "adversarial"])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
     parser.add_argument("--runs", type=Path, default=Path("runs/latent-size"))
+    parser.add_argument("--variant", default="", help="names the rows and runs of --set")
+    parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE")
     args = parser.parse_args()
+    if bool(args.variant) != bool(args.set):
+        parser.error("--variant and --set go together")
 
     data = load_dataset("digits")
     out = RESULTS / "latent-size-digits.json"
     results: dict[str, Any] = json.loads(out.read_text()) if out.is_file() else {}
+    if args.variant:
+        results.setdefault(VARIANTS, {})[args.variant] = args.set
     for dim in args.dims:
         for loss in args.losses:
             for seed in args.seeds:
-                run_dir = args.runs / f"d{dim}-{loss}-s{seed}"
-                print(f"== D={dim} {loss} seed {seed}", flush=True)
-                cell = results.setdefault(f"{dim}/{loss}", {})
-                cell[str(seed)] = scores(run_dir, dim, loss, seed, data)
+                name = f"{loss}-{args.variant}" if args.variant else loss
+                run_dir = args.runs / f"d{dim}-{name}-s{seed}"
+                print(f"== D={dim} {name} seed {seed}", flush=True)
+                cell = results.setdefault(f"{dim}/{name}", {})
+                cell[str(seed)] = scores(run_dir, dim, loss, seed, data, args.set)
                 out.write_text(json.dumps(results, indent=2, sort_keys=True))
                 out.with_suffix(".md").write_text(markdown(results))
     print(out.with_suffix(".md").read_text())
@@ -88,7 +104,8 @@ def markdown(results: dict[str, Any]) -> str:
         "| D | loss | " + " | ".join(columns) + " | seeds |",
         "|---|---|" + "---|" * len(columns) + "---|",
     ]
-    for key in sorted(results, key=lambda k: (int(k.split("/")[0]), k.split("/")[1])):
+    cells_by_key = {k: v for k, v in results.items() if k != VARIANTS}
+    for key in sorted(cells_by_key, key=lambda k: (int(k.split("/")[0]), k.split("/")[1])):
         dim, loss = key.split("/")
         seeds = list(results[key].values())
         cells = []
@@ -97,6 +114,10 @@ def markdown(results: dict[str, Any]) -> str:
             spread = f" ± {statistics.stdev(values):.3f}" if len(values) > 1 else ""
             cells.append(f"{statistics.fmean(values):.3f}{spread}" if values else "–")
         lines.append(f"| {dim} | {loss} | " + " | ".join(cells) + f" | {len(seeds)} |")
+    variants = results.get(VARIANTS, {})
+    if variants:
+        lines += ["", "Variants (overrides on top of the budget):", ""]
+        lines += [f"- `{name}`: `{' '.join(sets)}`" for name, sets in sorted(variants.items())]
     return "\n".join(lines) + "\n"
 
 
