@@ -75,6 +75,7 @@ def benchmark(
             sampler = build_sampler(name, **options)
             started = time.perf_counter()
             sampler.fit(codes, generator=torch.Generator().manual_seed(seed))
+            sampler.bind_model(run.model)
             fit_seconds = time.perf_counter() - started
             row = judge_draws(run, data, judges, sampler.sample, seed, n, codes, held_out)
             per_seed[label].append({"fit_seconds": fit_seconds, **row, "info": sampler.info})

@@ -63,6 +63,7 @@ def fit_and_save_sampler(
             data = load_run_data(run)
         codes = train_codes(run, data)
     sampler.fit(codes, generator=torch.Generator().manual_seed(run.config.seed))
+    sampler.bind_model(run.model)
     path = sampler.save(sampler_path(run, name))
     run.samplers[name] = sampler
     log.info("fitted sampler %s to %d codes, saved as %s %s", name, len(codes), path, sampler.info)
@@ -81,6 +82,7 @@ def get_sampler(
     path = sampler_path(run, name)
     if sampler is None and path.is_file():
         sampler = run.samplers[name] = load_sampler(path)
+        sampler.bind_model(run.model)
     if sampler is None:
         log.info("no saved %s sampler in %s: fitting it now", name, run.path)
         return fit_and_save_sampler(run, data, name, options)

@@ -3,6 +3,8 @@ each model meets the contract of the training system it declares."""
 
 from __future__ import annotations
 
+import dataclasses
+
 from mmlatent.models import model_class
 from mmlatent.registry import MODELS
 
@@ -25,3 +27,18 @@ for _name in MODELS.names():
     globals()[_class] = type(
         _class, (_contract,), {"model_name": _name, "options": contract_options(_name)}
     )
+
+
+def learns_a_prior(name: str) -> bool:
+    """Latent models choose their prior (``LatentModelConfig.prior``; GANs have none), and a
+    learned one goes with the KL (a plain autoencoder has no latent loss to learn it by)."""
+    fields = {f.name: f for f in dataclasses.fields(model_class(name).config_class)}
+    return "prior" in fields and fields["latent_loss"].default == "kl"
+
+
+# ... and again with a learned prior, wherever a model offers one.
+for _name in filter(learns_a_prior, MODELS.names()):
+    _class = f"TestContractLearnedPrior_{_name.replace('-', '_').replace('+', 'plus')}"
+    _contract = CONTRACTS[model_class(_name).capabilities.training]
+    _options = {**contract_options(_name), "prior": "learned"}
+    globals()[_class] = type(_class, (_contract,), {"model_name": _name, "options": _options})

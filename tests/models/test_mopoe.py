@@ -62,6 +62,7 @@ def test_config_is_a_keyword_only_dataclass_with_documented_defaults() -> None:
         "latent_loss",
         "latent_loss_options",
         "subsets",
+        "prior",
         "rescale",
         "obs_scale",
     }

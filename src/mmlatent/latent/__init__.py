@@ -27,12 +27,15 @@ from mmlatent.latent.losses import (
     mmd,
     rbf_kernel,
 )
+from mmlatent.latent.priors import PRIORS, GaussianPrior
 
 __all__ = [
     "LOGVAR_MAX",
     "LOGVAR_MIN",
+    "PRIORS",
     "SUBSET_MODES",
     "Gaussian",
+    "GaussianPrior",
     "LatentLoss",
     "LatentPenalty",
     "SubsetMixture",

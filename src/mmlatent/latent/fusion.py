@@ -8,7 +8,7 @@ with other subsets: PoE / MVAE (Wu & Goodman 2018) keeps only the full set, MoE 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from itertools import combinations
 from typing import Any
@@ -105,12 +105,16 @@ class SubsetMixture:
     """(B, C) bool: which components belong to each sample's mixture (at least one)."""
 
     def kl_standard_normal(self) -> Tensor:
-        """Mean over usable components of KL(component || N(0, I)), shape (B,).
+        """:meth:`mean_component_kl` to N(0, I)."""
+        return self.mean_component_kl(Gaussian.kl_standard_normal)
+
+    def mean_component_kl(self, kl_to_prior: Callable[[Gaussian], Tensor]) -> Tensor:
+        """Mean over usable components of KL(component || prior), shape (B,).
 
         An upper bound on the KL of the mixture itself (convexity of KL; Sutter et al. 2021,
         Lemma 2), and the one the MoPoE objective and the authors' code minimise.
         """
-        kl = self.components.kl_standard_normal()  # (B, C)
+        kl = kl_to_prior(self.components)  # (B, C)
         weights = self.usable.to(kl.dtype)
         return (torch.where(self.usable, kl, 0.0)).sum(-1) / weights.sum(-1)
 

@@ -125,6 +125,15 @@ class GenerativeModel(nn.Module, ABC):
         means (images in [0, 1]), text as argmax token ids (long).
         """
 
+    def prior_draw(
+        self, n: int, sample_latent: bool, generator: torch.Generator | None = None
+    ) -> Tensor:
+        """n codes from the model's prior, as ``generate(n)`` decodes them and the ``prior``
+        sampler hands them out: N(0, I) here (zeros when not sampling), (n, latent_dim)."""
+        if not sample_latent:
+            return torch.zeros((n, self.latent_dim), device=self.device)
+        return torch.randn((n, self.latent_dim), generator=generator).to(self.device)
+
     @torch.no_grad()
     def embed(self, data: dict[str, Tensor], mask: dict[str, Tensor]) -> Tensor:
         """Posterior means: the codes that samplers and probes are fitted to."""

@@ -2,7 +2,7 @@
 ICLR 2017 workshop track. https://arxiv.org/abs/1611.01891
 
 A joint encoder q(z | x_1..x_M) sees every modality. The objective (JMVAE-KL) is the joint ELBO,
-every modality reconstructed from z ~ q(z | X) with a KL to N(0, I), minus
+every modality reconstructed from z ~ q(z | X) with a KL to the prior p(z), minus
 ``alpha * sum_m KL(q(z | X) || q(z | x_m))``: that term pulls each unimodal encoder toward the
 joint one, so that one modality can stand in for all of them when the others are missing.
 
@@ -136,7 +136,7 @@ class JMVAE(LatentModel):
         }
         alpha_term = to_unimodal.sum(-1).mean()
         total, terms = self.objective(
-            loglik, joint.kl_standard_normal(), z, present, beta, alpha_kl=alpha_term, **coupling
+            loglik, self.prior.kl(joint), z, present, beta, alpha_kl=alpha_term, **coupling
         )
         return LossOutput(total=total + self.config.alpha * alpha_term, terms=terms)
 

@@ -19,10 +19,11 @@ import torch
 from torch import Tensor, nn
 
 from mmlatent.latent import (
+    PRIORS,
     Gaussian,
+    GaussianPrior,
     LatentPenalty,
     build_latent_loss,
-    standard_normal_log_prob,
 )
 from mmlatent.latent.fusion import require_some_present
 from mmlatent.models.base import GenerativeModel, LossOutput, generation_source
@@ -61,6 +62,10 @@ class LatentModelConfig:
     (``mmlatent.latent.losses``)."""
     latent_loss_options: dict[str, Any] = field(default_factory=dict)
     """Options of the latent loss, e.g. ``{"kernel": "rbf"}`` for ``mmd``."""
+    prior: str = "standard"
+    """p(z): ``standard`` N(0, I), or ``learned``, a full-covariance Gaussian trained with the
+    model so that draws from it land where the codes are (``mmlatent.latent.priors``); needs
+    ``latent_loss: kl`` (the other losses match the codes to N(0, I) draws)."""
     rescale: str = "dims"
     """Likelihood weight per modality: ``dims`` gives modality m the weight max_k n_k / n_m (n:
     values per sample), as the MoPoE code does, so a 12-token caption counts as much as a
@@ -78,6 +83,13 @@ class LatentModelConfig:
             "latent_loss",
             f"must be one of {LATENT_LOSSES.names()}",
             self.latent_loss,
+        )
+        require(self.prior in PRIORS, "prior", f"must be one of {PRIORS}", self.prior)
+        require(
+            self.prior == "standard" or self.latent_loss == "kl",
+            "prior",
+            f"must be 'standard' with latent_loss {self.latent_loss!r} (it matches N(0, I))",
+            self.prior,
         )
         require(
             self.rescale in RESCALE_MODES,
@@ -118,6 +130,7 @@ class LatentModel(GenerativeModel):
         )
         self.encoders = nn.ModuleDict({m: self.build_encoder(s) for m, s in self.specs.items()})
         self.decoders = nn.ModuleDict({m: self.build_decoder(s) for m, s in self.specs.items()})
+        self.prior = GaussianPrior(self.latent_dim, learned=config.prior == "learned")
         self.latent_loss = build_latent_loss(
             config.latent_loss, self.latent_dim, config.latent_loss_options
         )
@@ -162,10 +175,17 @@ class LatentModel(GenerativeModel):
         mask = {m: torch.ones(len(x), dtype=torch.bool, device=x.device) for m, x in given.items()}
         return self.encode(given, mask)
 
-    def prior_draw(self, n: int, sample_latent: bool) -> Tensor:
-        """n codes from the prior N(0, I) (its mean, zeros, when not sampling): (n, D)."""
-        draw = torch.randn if sample_latent else torch.zeros
-        return draw((n, self.latent_dim), device=self.device)
+    def prior_draw(
+        self, n: int, sample_latent: bool, generator: torch.Generator | None = None
+    ) -> Tensor:
+        """n codes from the prior (its mean when not sampling): (n, D)."""
+        if not sample_latent:
+            return self.prior.mode(n, device=self.device)
+        return self.prior.sample(n, device=self.device, generator=generator)
+
+    def prior_log_prob(self, z: Tensor) -> Tensor:
+        """log p(z), summed over the last dimension: (...,)."""
+        return self.prior.log_prob(z)
 
     # -- inputs -------------------------------------------------------------------------------
 
@@ -359,7 +379,7 @@ class LatentModel(GenerativeModel):
         observed = self.observed(data, present)
         params = self.decode(z, list(observed), inputs=observed)
         loglik = self.log_likelihoods(params, data, present).sum(-1)  # (K, B)
-        log_w = loglik + standard_normal_log_prob(z) - posterior.log_prob(z)  # (K, B)
+        log_w = loglik + self.prior_log_prob(z) - posterior.log_prob(z)  # (K, B)
         return torch.logsumexp(log_w, dim=0) - math.log(k)
 
     # -- generation -----------------------------------------------------------------------------

@@ -37,7 +37,6 @@ from mmlatent.latent import (
     mixture_components,
     mixture_log_prob,
     mixture_moments,
-    standard_normal_log_prob,
 )
 from mmlatent.latent.laplace import Laplace, standard_laplace_log_prob
 from mmlatent.models.base import Capabilities, LossOutput
@@ -83,6 +82,12 @@ class MMVAEConfig(LatentModelConfig):
             self.estimator,
         )
         require(
+            self.posterior == "gaussian" or self.prior == "standard",
+            "posterior",
+            "must be 'gaussian' with prior 'learned' (a Laplace posterior has a Laplace prior)",
+            self.posterior,
+        )
+        require(
             self.posterior == "gaussian" or self.latent_loss == "kl",
             "posterior",
             f"must be 'gaussian' with latent_loss {self.latent_loss!r} (it matches N(0, I))",
@@ -123,17 +128,20 @@ class MMVAE(LatentModel):
         return Gaussian(mean, logvar)
 
     def prior_log_prob(self, z: Tensor) -> Tensor:
-        """log p(z) under N(0, I) or Laplace(0, 1), summed over the last dimension: (...,)."""
+        """log p(z) under the Gaussian prior or Laplace(0, 1), over the last dimension: (...,)."""
         if self.config.posterior == "laplace":
             return standard_laplace_log_prob(z)
-        return standard_normal_log_prob(z)
+        return super().prior_log_prob(z)
 
-    def prior_draw(self, n: int, sample_latent: bool) -> Tensor:
-        """n codes from the prior (Laplace(0, 1) for Laplace experts); zeros when not sampling."""
+    def prior_draw(
+        self, n: int, sample_latent: bool, generator: torch.Generator | None = None
+    ) -> Tensor:
+        """n codes from the prior (Laplace(0, 1) for Laplace experts); its mean when not
+        sampling."""
         if self.config.posterior == "gaussian" or not sample_latent:
-            return super().prior_draw(n, sample_latent)
-        zeros = torch.zeros((n, self.latent_dim), device=self.device)
-        return Laplace(zeros, zeros).rsample()
+            return super().prior_draw(n, sample_latent, generator)
+        zeros = torch.zeros((n, self.latent_dim))
+        return Laplace(zeros, zeros).rsample(generator).to(self.device)
 
     # -- posteriors -------------------------------------------------------------------------------
 

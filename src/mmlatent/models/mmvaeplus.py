@@ -18,7 +18,9 @@ K-sample ``elbo``, ``iwae`` (Burda et al. 2016) or ``dreg`` (IWAE with doubly re
 encoder gradients, Tucker et al. 2019; what the paper trains with) estimate of it. With K = 1
 the three are the same number.
 
-Another latent loss (``mmd``, ``adversarial``, ``none``) replaces the bracket: the configured
+With ``prior: learned`` p(w) is learned (``latent.priors``); the private codes keep N(0, I),
+the prior the auxiliary one is set against. Another latent loss (``mmd``, ``adversarial``,
+``none``) replaces the bracket: the configured
 loss pulls the shared codes toward N(0, I), and a second one of the same kind (and options)
 pulls the private codes of all modalities, pooled, toward N(0, I), since generation draws u from
 that prior too. Missing data: each row mixes, and is stratified over, its present modalities
@@ -253,7 +255,7 @@ class MMVAEPlus(LatentModel):
         """log q(w|X) + log q(u_m|x_m) - log p(w) - log p(u_m) at each stratum's draws:
         (K, M, B), a one-draw estimate of the KL term. q(w|X) mixes the present experts."""
         own = Gaussian(private.mean.transpose(0, 1), private.logvar.transpose(0, 1))  # (M, B, P)
-        log_prior = standard_normal_log_prob(w) + standard_normal_log_prob(u)
+        log_prior = self.prior_log_prob(w) + standard_normal_log_prob(u)
         return mixture_log_prob(shared, present, w) + own.log_prob(u) - log_prior  # (K, M, B)
 
     def loss(
@@ -341,5 +343,5 @@ class MMVAEPlus(LatentModel):
                 loglik = loglik + self.log_likelihoods(params, data, present)[..., j]
         log_u = standard_normal_log_prob(u) - u_posterior.log_prob(u)  # (K, B, M)
         log_u = torch.where(present, log_u, 0.0).sum(-1)  # (K, B)
-        log_w = loglik + log_u + standard_normal_log_prob(w) - mixture_log_prob(shared, present, w)
+        log_w = loglik + log_u + self.prior_log_prob(w) - mixture_log_prob(shared, present, w)
         return torch.logsumexp(log_w, dim=0) - math.log(k)

@@ -3,7 +3,7 @@ https://openreview.net/forum?id=5Y21V0RDBV
 
 The joint posterior is a uniform mixture over subsets of the modalities of each subset's product
 of experts. One draw from the mixture reconstructs every present modality; the KL term is the
-mean of the components' KLs to N(0, I) (an upper bound on the mixture's KL, Lemma 2, and what the
+mean of the components' KLs to the prior (an upper bound on the mixture's KL, Lemma 2, and what the
 authors' code minimises). Missing modalities: each sample mixes only the subsets it has in full
 (``latent.fusion``).
 """
@@ -81,5 +81,7 @@ class MoPoE(LatentModel):
         observed = self.observed(data, present)
         params = self.decode(z, list(observed), inputs=observed)
         loglik = self.log_likelihoods(params, data, present)  # (B, M), 0 where absent
-        total, terms = self.objective(loglik, mixture.kl_standard_normal(), z, present, beta)
+        total, terms = self.objective(
+            loglik, mixture.mean_component_kl(self.prior.kl), z, present, beta
+        )
         return LossOutput(total=total, terms=terms)

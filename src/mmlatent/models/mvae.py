@@ -8,7 +8,7 @@ objective: the sum of the ELBO of all modalities, the ELBO of each single modali
 ELBOs of ``n_random_subsets`` subsets drawn at random every step. Each sub-ELBO infers z from
 the PoE of its subset's experts and reconstructs only that subset:
 
-    ELBO(X) = E_{q(z|X)}[sum_{x in X} w_x log p(x | z)] - beta KL(q(z|X) || N(0, I)).
+    ELBO(X) = E_{q(z|X)}[sum_{x in X} w_x log p(x | z)] - beta KL(q(z|X) || p(z)).
 
 Missing data (the paper's weak supervision): a row's joint term is the ELBO of the modalities it
 has; a singleton or random subset counts for a row only if the row has the whole subset, and not
@@ -139,7 +139,7 @@ class MVAE(LatentModel):
         # The joint term is drawn first; its PoE is that of each row's present modalities.
         posteriors = [product_of_experts(mean, logvar, s & present) for s in subsets]
         z = torch.stack([self.latent_code(q) for q in posteriors])  # (T, B, D)
-        kl = torch.stack([q.kl_standard_normal() for q in posteriors])  # (T, B)
+        kl = torch.stack([self.prior.kl(q) for q in posteriors])  # (T, B)
         loglik = self.subset_logliks(z, subsets, data, present)  # (T, B, M)
         total, terms = self.objective(loglik[0], kl[0], z[0], present, beta)
 

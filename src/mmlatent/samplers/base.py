@@ -56,6 +56,11 @@ class LatentSampler(ABC):
         """Facts about the fit worth reporting (chosen components, final loss, ...); JSON-safe."""
 
     # --- fitting and drawing ---------------------------------------------------------------------
+    def bind_model(self, model: Any) -> None:
+        """Told which model's codes it draws; only a sampler that draws from the model itself
+        (the prior) uses it."""
+        return None
+
     def fit(self, codes: Tensor, *, generator: torch.Generator | None = None) -> LatentSampler:
         """Fit to codes (N, D), seeded by ``generator`` (initialisation, batches, EM); returns self."""
         if codes.ndim != 2 or len(codes) == 0:

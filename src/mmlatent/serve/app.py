@@ -197,7 +197,7 @@ def sample_tab(gr: Any, state: ServeState) -> None:
         n = gr.Slider(1, MAX_PLAYERS, value=4, step=1, label="n")
         seed = gr.Number(value=0, precision=0, label="seed")
         sampler = gr.Radio(
-            [(f"the run's ({sampler_name})", "run"), ("prior N(0, I)", "prior")],
+            [(f"the run's ({sampler_name})", "run"), ("the model's prior", "prior")],
             value="run",
             label="latent sampler",
         )
