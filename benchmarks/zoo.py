@@ -30,6 +30,7 @@ from mmlatent.config import RunConfig
 from mmlatent.data.datasets import load_dataset
 from mmlatent.data.datasets.base import MultimodalData
 from mmlatent.evaluation.coherence import rows_with
+from mmlatent.latent import PRIORS
 from mmlatent.models import model_class
 from mmlatent.registry import MODELS
 from mmlatent.run import Run
@@ -66,8 +67,8 @@ UNIMODAL_TARGET = "image"
 
 
 def entries() -> list[tuple[str, str, dict[str, Any]]]:
-    """(label, model, options): every model with its defaults, then every other latent loss on
-    MoPoE (the default model), so a loss is compared with the model held fixed."""
+    """(label, model, options): every model with its defaults, then every other latent loss and
+    prior on MoPoE (the default model), so each is compared with the model held fixed."""
     out = []
     for name in MODELS.names():
         can = model_class(name).capabilities
@@ -78,6 +79,9 @@ def entries() -> list[tuple[str, str, dict[str, Any]]]:
     for loss in model_class("mopoe").capabilities.latent_losses:
         if loss != "kl":
             out.append((f"mopoe/{loss}", "mopoe", {"latent_dim": 32, "latent_loss": loss}))
+    for prior in PRIORS:
+        if prior != "standard":
+            out.append((f"mopoe/prior-{prior}", "mopoe", {"latent_dim": 32, "prior": prior}))
     return out
 
 

@@ -31,3 +31,10 @@ def test_a_users_set_wins_over_the_budget_and_the_entry() -> None:
     )
     assert config.train.max_epochs == 3
     assert config.model.name == "mvae"
+
+
+def test_every_model_latent_loss_and_prior_has_an_entry() -> None:
+    labels = [label for label, _, _ in Z.entries()]
+    assert {"mopoe", "jmvae", "mmvae+", "mopoe/mmd", "mopoe/adversarial"} <= set(labels)
+    assert ("mopoe/prior-learned", "mopoe", {"latent_dim": 32, "prior": "learned"}) in Z.entries()
+    assert len(labels) == len(set(labels))
