@@ -37,8 +37,8 @@ class GaussianPrior(nn.Module):
         self.dim, self.learned = dim, learned
         if learned:
             self.mean = nn.Parameter(torch.zeros(dim))
+            # below the diagonal: L's entries; on it: the log of L's diagonal (0: L = I)
             self.raw_scale = nn.Parameter(torch.zeros(dim, dim))
-            """Strictly lower part: L's; diagonal: log of L's diagonal."""
 
     def scale_tril(self) -> Tensor:
         """L: (D, D) lower-triangular, positive diagonal."""
