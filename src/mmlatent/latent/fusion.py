@@ -104,10 +104,6 @@ class SubsetMixture:
     usable: Tensor
     """(B, C) bool: which components belong to each sample's mixture (at least one)."""
 
-    def kl_standard_normal(self) -> Tensor:
-        """:meth:`mean_component_kl` to N(0, I)."""
-        return self.mean_component_kl(Gaussian.kl_standard_normal)
-
     def mean_component_kl(self, kl_to_prior: Callable[[Gaussian], Tensor]) -> Tensor:
         """Mean over usable components of KL(component || prior), shape (B,).
 

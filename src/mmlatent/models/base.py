@@ -132,7 +132,8 @@ class GenerativeModel(nn.Module, ABC):
         sampler hands them out: N(0, I) here (zeros when not sampling), (n, latent_dim)."""
         if not sample_latent:
             return torch.zeros((n, self.latent_dim), device=self.device)
-        return torch.randn((n, self.latent_dim), generator=generator).to(self.device)
+        where = generator.device if generator is not None else self.device
+        return torch.randn((n, self.latent_dim), generator=generator, device=where).to(self.device)
 
     @torch.no_grad()
     def embed(self, data: dict[str, Tensor], mask: dict[str, Tensor]) -> Tensor:

@@ -44,7 +44,7 @@ from mmlatent.nn.adversarial import (
 )
 from mmlatent.nn.build import build_body
 from mmlatent.nn.diff_augment import diff_augment
-from mmlatent.nn.gan import ConvGenerator, Discriminator, noise, require_grid
+from mmlatent.nn.gan import ConvGenerator, Discriminator, require_grid
 from mmlatent.registry import register_model
 from mmlatent.types import ModalitySpec
 
@@ -291,7 +291,7 @@ class AdversarialModel(GenerativeModel):
         self, generator: nn.Module, n: int, condition: Tensor | None, *, draw: bool = True
     ) -> Tensor:
         """``n`` samples in data space ([0, 1]) from ``generator``: noise, or zeros without ``draw``."""
-        z = noise(n, self.latent_dim, device=self.device, sample=draw)
+        z = self.prior_draw(n, draw)
         return self.decode_noise(generator, z, condition)
 
     def decode_noise(self, generator: nn.Module, z: Tensor, condition: Tensor | None) -> Tensor:

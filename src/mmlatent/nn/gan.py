@@ -172,9 +172,3 @@ class Discriminator(nn.Module):
             features.std(0, correction=0).mean() if len(features) > 1 else features.new_zeros(())
         )
         return torch.cat([features, spread.expand(len(features), 1)], dim=1)
-
-
-def noise(n: int, dim: int, *, device: torch.device, sample: bool = True) -> Tensor:
-    """(n, dim) standard normal draws, or zeros (the noise's mean) when not ``sample``."""
-    draw = torch.randn if sample else torch.zeros
-    return draw((n, dim), device=device)
