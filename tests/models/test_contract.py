@@ -4,6 +4,7 @@ each model meets the contract of the training system it declares."""
 from __future__ import annotations
 
 import dataclasses
+from typing import ClassVar
 
 from mmlatent.models import model_class
 from mmlatent.registry import MODELS
@@ -42,3 +43,14 @@ for _name in filter(learns_a_prior, MODELS.names()):
     _contract = CONTRACTS[model_class(_name).capabilities.training]
     _options = {**contract_options(_name), "prior": "learned"}
     globals()[_class] = type(_class, (_contract,), {"model_name": _name, "options": _options})
+
+
+class TestContractLearnedLaplacePrior_mmvae(ModelContract):
+    """MMVAE's Laplace experts with their learned Laplace prior, the paper's own pairing."""
+
+    model_name = "mmvae"
+    options: ClassVar[dict] = {
+        **contract_options("mmvae"),
+        "posterior": "laplace",
+        "prior": "learned",
+    }

@@ -1,15 +1,19 @@
 """The model prior: N(0, I) as before, or a learned full-covariance Gaussian whose KL, density
-and draws agree with torch.distributions', and which moves to the codes' moments."""
+and draws agree with torch.distributions', and which moves to the codes' moments; for MMVAE's
+Laplace experts, Laplace(0, 1) or a learned diagonal Laplace."""
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import pytest
 import torch
+from torch.distributions import Laplace as TorchLaplace
 from torch.distributions import MultivariateNormal, kl_divergence
 
-from mmlatent.latent import Gaussian, GaussianPrior, standard_normal_log_prob
+from mmlatent.latent import Gaussian, GaussianPrior, LaplacePrior, standard_normal_log_prob
+from mmlatent.latent.laplace import LOGSCALE_MAX
 from mmlatent.models import build_model
 from mmlatent.samplers import build_sampler
 
@@ -116,7 +120,7 @@ def test_the_prior_trains_with_the_model() -> None:
     ("name", "options", "field"),
     [
         ("mopoe", {"latent_loss": "mmd"}, "prior"),
-        ("mmvae", {"posterior": "laplace"}, "posterior"),
+        ("mmvae", {"latent_loss": "adversarial"}, "prior"),
     ],
 )
 def test_a_learned_prior_refuses_what_it_cannot_go_with(
@@ -124,3 +128,66 @@ def test_a_learned_prior_refuses_what_it_cannot_go_with(
 ) -> None:
     with pytest.raises(ValueError, match=field):
         build_model(name, SPECS, {**TINY, "prior": "learned", **options})
+
+
+# -- the Laplace prior of MMVAE's Laplace experts ---------------------------------------------
+
+
+def randomised_laplace(dim: int, seed: int) -> LaplacePrior:
+    prior = LaplacePrior(dim, learned=True)
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        prior.mean.copy_(torch.randn(dim, generator=g))
+        prior.logscale.copy_(0.5 * torch.randn(dim, generator=g))
+    return prior
+
+
+def test_the_fixed_laplace_prior_is_laplace01_and_holds_no_state() -> None:
+    prior, z = LaplacePrior(4, learned=False), torch.randn(3, 4)
+    torch.testing.assert_close(prior.log_prob(z), TorchLaplace(0.0, 1.0).log_prob(z).sum(-1))
+    torch.testing.assert_close(prior.mode(2), torch.zeros(2, 4))
+    assert prior.state_dict() == {}
+    new = LaplacePrior(4, learned=True)  # a new learned one starts at Laplace(0, 1)
+    torch.testing.assert_close(new.log_prob(z), prior.log_prob(z))
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_learned_laplace_density_and_draws_match_torch_distributions(seed: int) -> None:
+    prior = randomised_laplace(3, seed)
+    reference = TorchLaplace(prior.mean.detach(), prior.logscale.detach().exp())
+    z = 3 * torch.randn(2, 5, 3)  # batch dims broadcast
+    torch.testing.assert_close(prior.log_prob(z), reference.log_prob(z).sum(-1))
+    draws = prior.sample(40_000, generator=torch.Generator().manual_seed(seed)).detach()
+    torch.testing.assert_close(draws.median(0).values, reference.mean, atol=0.05, rtol=0)
+    torch.testing.assert_close(draws.var(0), reference.variance, atol=0.1, rtol=0.05)
+    again = prior.sample(5, generator=torch.Generator().manual_seed(seed))
+    torch.testing.assert_close(again, draws[:5])  # seeded through the caller's generator
+
+
+def test_a_learned_laplace_scale_stays_within_the_posteriors_bounds() -> None:
+    prior = LaplacePrior(2, learned=True)
+    with torch.no_grad():
+        prior.logscale.fill_(1e4)
+    assert torch.isfinite(prior.sample(100)).all()
+    assert torch.isfinite(prior.log_prob(torch.zeros(1, 2))).all()
+    torch.testing.assert_close(
+        prior.log_prob(torch.zeros(2)), torch.tensor(-2 * (LOGSCALE_MAX + math.log(2.0)))
+    )
+
+
+def test_mmvae_with_laplace_experts_learns_a_laplace_prior() -> None:
+    model = build_model("mmvae", SPECS, {**TINY, "posterior": "laplace", "prior": "learned"})
+    assert isinstance(model.prior, LaplacePrior)
+    data = make_batch()
+    model.loss(data, full_mask(data)).total.backward()
+    assert model.prior.mean.grad is not None and model.prior.mean.grad.abs().sum() > 0
+    assert model.prior.logscale.grad is not None and model.prior.logscale.grad.abs().sum() > 0
+    with torch.no_grad():
+        model.prior.mean.fill_(-3.0)
+    draws = model.prior_draw(4000, sample_latent=True)
+    assert abs(draws.median().item() + 3.0) < 0.1
+    torch.testing.assert_close(
+        model.prior_draw(2, sample_latent=False), torch.full((2, model.latent_dim), -3.0)
+    )
+    with pytest.raises(TypeError, match="Gaussian prior"):
+        model.prior_kl(Gaussian(torch.zeros(1, model.latent_dim), torch.zeros(1, model.latent_dim)))

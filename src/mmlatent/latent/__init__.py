@@ -27,7 +27,7 @@ from mmlatent.latent.losses import (
     mmd,
     rbf_kernel,
 )
-from mmlatent.latent.priors import PRIORS, GaussianPrior
+from mmlatent.latent.priors import PRIORS, GaussianPrior, LaplacePrior, Prior
 
 __all__ = [
     "LOGVAR_MAX",
@@ -36,8 +36,10 @@ __all__ = [
     "SUBSET_MODES",
     "Gaussian",
     "GaussianPrior",
+    "LaplacePrior",
     "LatentLoss",
     "LatentPenalty",
+    "Prior",
     "SubsetMixture",
     "build_latent_loss",
     "clamp_logvar",

@@ -1,4 +1,4 @@
-"""The prior p(z) of a latent model: N(0, I), or a full-covariance Gaussian learned with it.
+"""The prior p(z) of a latent model: N(0, I) or Laplace(0, 1), or one learned with the model.
 
 With a fixed N(0, I), the KL term pulls each posterior toward the origin, but nothing makes the
 codes of the whole training set, correlated and clustered, look like N(0, I); draws from it then
@@ -10,16 +10,22 @@ MultiVae's figure (docs/models.md), so this one is full. L is lower-triangular w
 diagonal (``exp`` of a clamped log), so the covariance stays positive definite. Products of
 experts keep their N(0, I) expert: it belongs to the encoder (it shapes q, and any q gives a
 valid bound), not to the model's prior.
+
+MMVAE's Laplace experts come with a Laplace prior (Shi et al. 2019): ``LaplacePrior`` is
+Laplace(0, 1), or, learned, a diagonal Laplace(mean, b) trained the same way, as Shi et al. and
+MultiVae learn theirs (a multivariate Laplace has no simple full-covariance form).
 """
 
 from __future__ import annotations
 
 import math
+from abc import ABC, abstractmethod
 
 import torch
 from torch import Tensor, nn
 
 from mmlatent.latent.distributions import Gaussian, standard_normal_log_prob
+from mmlatent.latent.laplace import Laplace, standard_laplace_log_prob
 
 PRIORS: tuple[str, ...] = ("standard", "learned")
 LOG_SCALE_LIMIT = 7.0
@@ -28,13 +34,61 @@ LOG_SCALE_LIMIT = 7.0
 _LOG_2PI = math.log(2.0 * math.pi)
 
 
-class GaussianPrior(nn.Module):
-    """p(z) = N(0, I) (``learned=False``: no parameters, nothing in the state dict) or
-    N(mean, L L^T) with ``mean`` and L trained with the model, starting at N(0, I)."""
+class Prior(nn.Module, ABC):
+    """What a latent model asks of its prior: density, draws and mode over D dimensions. Fixed
+    (``learned=False``) it has no parameters and nothing in the state dict; learned, it starts
+    at its fixed form and trains with the model."""
+
+    mean: nn.Parameter  # (D,) location, learned priors only
 
     def __init__(self, dim: int, *, learned: bool) -> None:
         super().__init__()
         self.dim, self.learned = dim, learned
+
+    @abstractmethod
+    def log_prob(self, z: Tensor) -> Tensor:
+        """log p(z), over the last dimension: shape (...,)."""
+
+    @abstractmethod
+    def standard_draws(
+        self, n: int, device: torch.device, generator: torch.Generator | None
+    ) -> Tensor:
+        """(n, D) draws from the fixed form (N(0, I), Laplace(0, 1)) on ``device``."""
+
+    @abstractmethod
+    def from_standard(self, eps: Tensor) -> Tensor:
+        """The learned prior's draws from the fixed form's: both families are location-scale."""
+
+    def sample(
+        self,
+        n: int,
+        *,
+        device: torch.device | None = None,
+        generator: torch.Generator | None = None,
+    ) -> Tensor:
+        """(n, D) draws; with a CPU ``generator`` the noise is drawn on the CPU, then moved."""
+        device = device if device is not None else self._device()
+        noise_device = generator.device if generator is not None else device
+        eps = self.standard_draws(n, noise_device, generator).to(device)
+        return self.from_standard(eps) if self.learned else eps
+
+    def mode(self, n: int, *, device: torch.device | None = None) -> Tensor:
+        """(n, D) copies of the prior's most likely code, its location ``mean`` (0 if fixed)."""
+        device = device if device is not None else self._device()
+        if not self.learned:
+            return torch.zeros((n, self.dim), device=device)
+        return self.mean.detach().expand(n, -1).to(device)
+
+    def _device(self) -> torch.device:
+        parameter = next(self.parameters(), None)
+        return parameter.device if parameter is not None else torch.device("cpu")
+
+
+class GaussianPrior(Prior):
+    """p(z) = N(0, I), or N(mean, L L^T) with ``mean`` and L trained with the model."""
+
+    def __init__(self, dim: int, *, learned: bool) -> None:
+        super().__init__(dim, learned=learned)
         if learned:
             self.mean = nn.Parameter(torch.zeros(dim))
             # below the diagonal: L's entries; on it: the log of L's diagonal (0: L = I)
@@ -72,27 +126,40 @@ class GaussianPrior(nn.Module):
         mahalanobis = ((q.mean - self.mean) @ inverse.T).pow(2).sum(-1)
         return 0.5 * (trace + mahalanobis - self.dim + 2.0 * log_det - q.logvar.sum(-1))
 
-    def sample(
-        self,
-        n: int,
-        *,
-        device: torch.device | None = None,
-        generator: torch.Generator | None = None,
+    def standard_draws(
+        self, n: int, device: torch.device, generator: torch.Generator | None
     ) -> Tensor:
-        """(n, D) draws; with a CPU ``generator`` they are drawn on the CPU, then moved."""
-        device = device if device is not None else self._device()
-        noise_device = generator.device if generator is not None else device
-        eps = torch.randn((n, self.dim), generator=generator, device=noise_device).to(device)
-        if not self.learned:
-            return eps
+        return torch.randn((n, self.dim), generator=generator, device=device)
+
+    def from_standard(self, eps: Tensor) -> Tensor:
         return self.mean + eps @ self.scale_tril().T
 
-    def mode(self, n: int, *, device: torch.device | None = None) -> Tensor:
-        """(n, D) copies of the prior's mean."""
-        device = device if device is not None else self._device()
-        if not self.learned:
-            return torch.zeros((n, self.dim), device=device)
-        return self.mean.detach().expand(n, -1).to(device)
 
-    def _device(self) -> torch.device:
-        return self.mean.device if self.learned else torch.device("cpu")
+class LaplacePrior(Prior):
+    """p(z) = Laplace(0, 1) per dimension, or Laplace(mean, b) with ``mean`` and log b learned
+    (log b kept within the bounds of ``Laplace``'s, so draws and densities stay finite)."""
+
+    def __init__(self, dim: int, *, learned: bool) -> None:
+        super().__init__(dim, learned=learned)
+        if learned:
+            self.mean = nn.Parameter(torch.zeros(dim))
+            self.logscale = nn.Parameter(torch.zeros(dim))
+
+    def learned_distribution(self) -> Laplace:
+        """The learned prior as a ``Laplace`` over D dimensions (which clamps log b)."""
+        return Laplace(self.mean, self.logscale)
+
+    def log_prob(self, z: Tensor) -> Tensor:
+        if not self.learned:
+            return standard_laplace_log_prob(z)
+        return self.learned_distribution().log_prob(z)
+
+    def standard_draws(
+        self, n: int, device: torch.device, generator: torch.Generator | None
+    ) -> Tensor:
+        zeros = torch.zeros((n, self.dim), device=device)
+        return Laplace(zeros, zeros).rsample(generator)
+
+    def from_standard(self, eps: Tensor) -> Tensor:
+        prior = self.learned_distribution()
+        return prior.mean + prior.scale * eps

@@ -136,7 +136,7 @@ class JMVAE(LatentModel):
         }
         alpha_term = to_unimodal.sum(-1).mean()
         total, terms = self.objective(
-            loglik, self.prior.kl(joint), z, present, beta, alpha_kl=alpha_term, **coupling
+            loglik, self.prior_kl(joint), z, present, beta, alpha_kl=alpha_term, **coupling
         )
         return LossOutput(total=total + self.config.alpha * alpha_term, terms=terms)
 

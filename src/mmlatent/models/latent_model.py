@@ -23,6 +23,7 @@ from mmlatent.latent import (
     Gaussian,
     GaussianPrior,
     LatentPenalty,
+    Prior,
     build_latent_loss,
 )
 from mmlatent.latent.fusion import require_some_present
@@ -130,7 +131,7 @@ class LatentModel(GenerativeModel):
         )
         self.encoders = nn.ModuleDict({m: self.build_encoder(s) for m, s in self.specs.items()})
         self.decoders = nn.ModuleDict({m: self.build_decoder(s) for m, s in self.specs.items()})
-        self.prior = GaussianPrior(self.latent_dim, learned=config.prior == "learned")
+        self.prior = self.build_prior(config)
         self.latent_loss = build_latent_loss(
             config.latent_loss, self.latent_dim, config.latent_loss_options
         )
@@ -169,6 +170,10 @@ class LatentModel(GenerativeModel):
         """(B, latent_dim) -> likelihood parameters of ``spec``."""
         return build_decoder(spec, self.config.latent_dim, self.config.hidden_dim)
 
+    def build_prior(self, config: LatentModelConfig) -> Prior:
+        """p(z): N(0, I), or a full-covariance Gaussian learned with the model."""
+        return GaussianPrior(self.latent_dim, learned=config.prior == "learned")
+
     def posterior_for_generation(self, given: dict[str, Tensor]) -> Gaussian:
         """The posterior that ``generate(given=...)`` draws from (every given row is present);
         mixtures override it to draw a component."""
@@ -186,6 +191,13 @@ class LatentModel(GenerativeModel):
     def prior_log_prob(self, z: Tensor) -> Tensor:
         """log p(z), summed over the last dimension: (...,)."""
         return self.prior.log_prob(z)
+
+    def prior_kl(self, q: Gaussian) -> Tensor:
+        """KL(q || p) in closed form, (...,): the families whose bound takes it need a Gaussian
+        prior, which ``build_prior`` gives unless a family overrides it."""
+        if not isinstance(self.prior, GaussianPrior):
+            raise TypeError(f"a closed-form KL needs a Gaussian prior, not {type(self.prior)}")
+        return self.prior.kl(q)
 
     # -- inputs -------------------------------------------------------------------------------
 

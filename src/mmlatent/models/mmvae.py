@@ -16,8 +16,9 @@ which the paper trains with. With K = 1 the three have the same value.
 
 Missing data: each row's mixture, and the strata it averages over, range over the modalities it
 has, and a modality it lacks contributes no likelihood. ``posterior="laplace"`` uses Laplace
-experts and a Laplace(0, 1) prior as the paper does (``latent.laplace``); the paper's code also
-ties the posterior scales with a softmax, which is not done here.
+experts and a Laplace prior as the paper does (``latent.laplace``): Laplace(0, 1), or with
+``prior="learned"`` a diagonal Laplace learned with the model, as the paper's code does; that
+code also ties the posterior scales with a softmax, which is not done here.
 
 With a latent loss other than ``kl`` (only under ``estimator="elbo"``) the prior leaves the
 bound: the model trains a reconstruction of every modality from the stratified draws plus
@@ -38,7 +39,8 @@ from mmlatent.latent import (
     mixture_log_prob,
     mixture_moments,
 )
-from mmlatent.latent.laplace import Laplace, standard_laplace_log_prob
+from mmlatent.latent.laplace import Laplace
+from mmlatent.latent.priors import LaplacePrior, Prior
 from mmlatent.models.base import Capabilities, LossOutput
 from mmlatent.models.latent_model import LatentModel, LatentModelConfig, require
 from mmlatent.registry import register_model
@@ -57,8 +59,9 @@ class MMVAEConfig(LatentModelConfig):
     k: int = 1
     """Codes drawn from each modality's expert per step (K of the IWAE bound)."""
     posterior: str = "gaussian"
-    """Family of the experts and the prior: ``gaussian`` with N(0, I), or ``laplace`` with
-    Laplace(0, 1) as in the paper (needs ``latent_loss="kl"``; the others match N(0, I))."""
+    """Family of the experts and the prior: ``gaussian`` with a Gaussian prior, or ``laplace``
+    with a Laplace one as in the paper (needs ``latent_loss="kl"``; the others match N(0, I)).
+    ``prior`` picks the fixed one (N(0, I), Laplace(0, 1)) or a learned one."""
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -80,12 +83,6 @@ class MMVAEConfig(LatentModelConfig):
             "estimator",
             f"must be 'elbo' with latent_loss {self.latent_loss!r} (only the KL is a bound)",
             self.estimator,
-        )
-        require(
-            self.posterior == "gaussian" or self.prior == "standard",
-            "posterior",
-            "must be 'gaussian' with prior 'learned' (a Laplace posterior has a Laplace prior)",
-            self.posterior,
         )
         require(
             self.posterior == "gaussian" or self.latent_loss == "kl",
@@ -127,21 +124,11 @@ class MMVAE(LatentModel):
             return Laplace.from_mean_logvar(mean, logvar)
         return Gaussian(mean, logvar)
 
-    def prior_log_prob(self, z: Tensor) -> Tensor:
-        """log p(z) under the Gaussian prior or Laplace(0, 1), over the last dimension: (...,)."""
-        if self.config.posterior == "laplace":
-            return standard_laplace_log_prob(z)
-        return super().prior_log_prob(z)
-
-    def prior_draw(
-        self, n: int, sample_latent: bool, generator: torch.Generator | None = None
-    ) -> Tensor:
-        """n codes from the prior (Laplace(0, 1) for Laplace experts); its mean when not
-        sampling."""
-        if self.config.posterior == "gaussian" or not sample_latent:
-            return super().prior_draw(n, sample_latent, generator)
-        zeros = torch.zeros((n, self.latent_dim))
-        return Laplace(zeros, zeros).rsample(generator).to(self.device)
+    def build_prior(self, config: LatentModelConfig) -> Prior:
+        """Laplace experts have a Laplace prior: Laplace(0, 1), or a diagonal one learned."""
+        if isinstance(config, MMVAEConfig) and config.posterior == "laplace":
+            return LaplacePrior(self.latent_dim, learned=config.prior == "learned")
+        return super().build_prior(config)
 
     # -- posteriors -------------------------------------------------------------------------------
 
@@ -168,7 +155,7 @@ class MMVAE(LatentModel):
     ) -> Tensor:
         """log p(x) of each row's present modalities from ``k`` importance samples, (B,) nats, as
         ``LatentModel.importance_log_likelihood`` but with the model's own proposal (k draws
-        from the mixture of the present experts) and prior (Laplace(0, 1) for Laplace experts).
+        from the mixture of the present experts) and prior (a Laplace one for Laplace experts).
         """
         if k < 1:
             raise ValueError(f"k must be >= 1, got {k}")

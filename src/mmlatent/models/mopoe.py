@@ -82,6 +82,6 @@ class MoPoE(LatentModel):
         params = self.decode(z, list(observed), inputs=observed)
         loglik = self.log_likelihoods(params, data, present)  # (B, M), 0 where absent
         total, terms = self.objective(
-            loglik, mixture.mean_component_kl(self.prior.kl), z, present, beta
+            loglik, mixture.mean_component_kl(self.prior_kl), z, present, beta
         )
         return LossOutput(total=total, terms=terms)

@@ -139,7 +139,7 @@ class MVAE(LatentModel):
         # The joint term is drawn first; its PoE is that of each row's present modalities.
         posteriors = [product_of_experts(mean, logvar, s & present) for s in subsets]
         z = torch.stack([self.latent_code(q) for q in posteriors])  # (T, B, D)
-        kl = torch.stack([self.prior.kl(q) for q in posteriors])  # (T, B)
+        kl = torch.stack([self.prior_kl(q) for q in posteriors])  # (T, B)
         loglik = self.subset_logliks(z, subsets, data, present)  # (T, B, M)
         total, terms = self.objective(loglik[0], kl[0], z[0], present, beta)
 

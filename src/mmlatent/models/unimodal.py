@@ -128,7 +128,7 @@ class UnimodalModel(LatentModel):
         params = self.decode(z, inputs={m: x})
         present = torch.ones(len(x), 1, dtype=torch.bool, device=x.device)  # (B', 1)
         loglik = self.log_likelihoods(params, {m: x}, present)  # (B', 1)
-        total, terms = self.objective(loglik, self.prior.kl(posterior), z, present, beta)
+        total, terms = self.objective(loglik, self.prior_kl(posterior), z, present, beta)
         return LossOutput(total=total, terms=terms)
 
     def empty_loss(self) -> LossOutput:
