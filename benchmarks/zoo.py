@@ -2,8 +2,9 @@
 
 Each entry is fitted through the same path as ``mmlatent fit``, then scored by the project's
 judges (every direction, joint coherence from the prior and from the fitted sampler,
-reconstruction), by an independent audio judge for audio targets (``independent_judge.py``),
-and by an importance-sampled test NLL. Results go to ``benchmarks/results/zoo-<data>[-<tag>].json``
+reconstruction), by the second judges (joint coherence from the prior, on the same samples), by
+an independent audio judge for audio targets (``independent_judge.py``), and by an
+importance-sampled test NLL. Results go to ``benchmarks/results/zoo-<data>[-<tag>].json``
 and a Markdown table beside it.
 
     python benchmarks/zoo.py --data digits                      # complete data
@@ -186,6 +187,9 @@ def run_entry(
         "reconstruction": metrics.get("reconstruction", {}),
         "judge_accuracy": metrics.get("judge_accuracy", {}),
     }
+    prior = (metrics.get("samplers") or {}).get("prior", {})
+    if prior.get("second_judge_joint_coherence") is not None:
+        record["second_judge_joint_prior"] = prior["second_judge_joint_coherence"]
     if "audio" in run.model.modalities and len(run.model.modalities) > 1:
         record["coherence_independent_audio_judge"] = audio_coherence(run, data, judge)
     record["test_nll"] = test_nll(run, data, k=args.nll_k, rows=args.nll_rows)
@@ -226,7 +230,9 @@ def markdown(results: dict[str, Any]) -> str:
     recon = sorted(
         {f"{m}:{k}" for v in done.values() for m, r in v["reconstruction"].items() for k in r}
     )
+    second = any("second_judge_joint_prior" in v for v in done.values())
     head = ["entry", *directions, *(f"{d} (indep.)" for d in independent), "joint prior",
+            *(["joint prior (2nd judges)"] if second else []),
             "joint fitted", *recon, "test NLL", "s/epoch", "epochs", "params"]  # fmt: skip
     lines = [
         f"Zoo on `{results.get('data')}` (missing: {results.get('missing') or 'none'}); "
@@ -245,6 +251,7 @@ def markdown(results: dict[str, Any]) -> str:
             *(_fmt(v["coherence"].get(d)) for d in directions),
             *(_fmt(v.get("coherence_independent_audio_judge", {}).get(d)) for d in independent),
             _fmt(joint.get("prior")),
+            *([_fmt(v.get("second_judge_joint_prior"))] if second else []),
             _fmt(fitted[0] if fitted else None),
             *(
                 _fmt(v["reconstruction"].get(r.split(":")[0], {}).get(r.split(":")[1]))

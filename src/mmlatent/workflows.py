@@ -97,7 +97,7 @@ def evaluate_run(
         # Every sampler the run has (the prior's too, so a fitted sampler's gain is visible
         # rather than assumed): joint coherence, FID, KID, ... from the same samples.
         samplers_started = time.perf_counter()
-        result.samplers = compare_run_samplers(run, data, judges)
+        result.samplers = compare_run_samplers(run, data, judges, second_judges=second)
         result.joint_coherence_by_sampler = {
             name: scores["joint_coherence"] for name, scores in result.samplers.items()
         }
@@ -108,10 +108,12 @@ def evaluate_run(
     return metrics
 
 
-def compare_run_samplers(run: Run, data: MultimodalData, judges: dict) -> dict[str, Any]:
+def compare_run_samplers(
+    run: Run, data: MultimodalData, judges: dict, *, second_judges: dict | None = None
+) -> dict[str, Any]:
     """The sampler table: the prior, the run's own sampler and every other one saved in the run
     (fitting a neural sampler is left to ``mmlatent fit-sampler``), on ``eval.fidelity_samples``
-    samples each."""
+    samples each; the second judges, when given, score the same samples."""
     from mmlatent.evaluation.sampler_comparison import compare_samplers
     from mmlatent.run_samplers import comparison_samplers
 
@@ -120,7 +122,7 @@ def compare_run_samplers(run: Run, data: MultimodalData, judges: dict) -> dict[s
     return compare_samplers(
         run.model, data, judges, draws,
         n=run.config.eval.fidelity_samples, batch_size=run.config.eval.batch_size,
-        seed=run.config.seed,
+        seed=run.config.seed, second_judges=second_judges,
     )  # fmt: skip
 
 

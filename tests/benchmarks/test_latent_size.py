@@ -30,6 +30,6 @@ def test_the_table_lists_variants_apart_from_the_grid() -> None:
         L.VARIANTS: {"w20": ["model.options.latent_loss_options={weight: 20}"]},
     }
     table = L.markdown(results)
-    assert "| 8 | adversarial-w20 | 0.600 ± 0.141 |" in table
+    assert "| 8 | adversarial-w20 | 0.600 ± 0.141 | – |" in table  # no second judges: a dash
     assert "- `w20`: `model.options.latent_loss_options={weight: 20}`" in table
     assert "| variants |" not in table

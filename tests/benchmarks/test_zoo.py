@@ -38,3 +38,22 @@ def test_every_model_latent_loss_and_prior_has_an_entry() -> None:
     assert {"mopoe", "jmvae", "mmvae+", "mopoe/mmd", "mopoe/adversarial"} <= set(labels)
     assert ("mopoe/prior-learned", "mopoe", {"latent_dim": 32, "prior": "learned"}) in Z.entries()
     assert len(labels) == len(set(labels))
+
+
+def test_the_table_shows_the_second_judges_joint_coherence_from_the_prior() -> None:
+    entry = {
+        "coherence": {"image->text": 0.9},
+        "joint_coherence": {"prior": 0.4, "gmm": 0.95},
+        "reconstruction": {},
+        "seconds_per_epoch": 1.0,
+        "epochs": 3,
+        "parameters": 1_000_000,
+    }
+    plain = Z.markdown({"entries": {"kl": entry}})
+    assert "2nd judges" not in plain
+    table = Z.markdown(
+        {"entries": {"kl": entry, "adv": {**entry, "second_judge_joint_prior": 0.6}}}
+    )
+    assert "| joint prior | joint prior (2nd judges) | joint fitted |" in table
+    assert "| adv | 0.900 | 0.400 | 0.600 | 0.950 |" in table
+    assert "| kl | 0.900 | 0.400 | – | 0.950 |" in table

@@ -170,6 +170,33 @@ def test_sampler_table_tells_a_collapsed_sampler_from_a_covering_one():
         assert bad["fidelity"][m]["fid"] > good["fidelity"][m]["fid"] + 1
 
 
+class ShiftedJudge:
+    """A second judge that hears the first's label plus ``shift`` (mod the classes)."""
+
+    def __init__(self, judge: Judge, shift: int) -> None:
+        self.judge, self.shift = judge, shift
+
+    def predict(self, x: torch.Tensor) -> torch.Tensor:
+        return (self.judge.predict(x) + self.shift) % N_CLASSES
+
+
+def test_second_judges_score_the_same_samples_of_every_sampler():
+    data = make_data(n=200, noise=0.05)
+    model = OracleModel({m: SPECS[m] for m in ("image", "audio")})
+    judges = linear_judges()
+    g = torch.Generator().manual_seed(0)
+    draws = {"prior": lambda n: torch.eye(N_CLASSES)[torch.randint(N_CLASSES, (n,), generator=g)]}
+    agree = {m: ShiftedJudge(j, 0) for m, j in judges.items()}
+    split = {"image": agree["image"], "audio": ShiftedJudge(judges["audio"], 1)}
+    table = compare_samplers(model, data, judges, draws, n=64, batch_size=32, second_judges=agree)
+    assert table["prior"]["second_judge_joint_coherence"] == table["prior"]["joint_coherence"]
+    table = compare_samplers(model, data, judges, draws, n=64, batch_size=32, second_judges=split)
+    assert table["prior"]["joint_coherence"] == 1.0
+    assert table["prior"]["second_judge_joint_coherence"] == 0.0  # they never agree on a label
+    alone = compare_samplers(model, data, judges, draws, n=64, batch_size=32)
+    assert "second_judge_joint_coherence" not in alone["prior"]
+
+
 def test_too_few_samples_for_knn_radii_give_nan_not_an_error():
     metric = ManifoldPrecisionRecall(nn.Identity())
     metric.update(torch.randn(3, 2), real=True)

@@ -26,6 +26,19 @@ def test_one_row_per_sampler_with_every_figure():
     assert table.rows[1] == ["gmm", "0.800", "12.35", "0.0123 ± 0.0010", "0.90 / 0.50", "9/10"]
 
 
+def test_the_second_judges_get_a_column_when_they_scored_the_samples():
+    table = sampler_table(
+        {"samplers": {"prior": {**SCORES, "second_judge_joint_coherence": 0.25}, "gmm": SCORES}}
+    )
+    assert table is not None and table.columns[:3] == [
+        "sampler",
+        "joint coherence",
+        "joint coherence (second judges)",
+    ]
+    assert table.rows[0][:3] == ["prior", "0.800", "0.250"]
+    assert table.rows[1][:3] == ["gmm", "0.800", "n/a"]
+
+
 def test_no_table_without_compared_samplers_and_missing_figures_read_na():
     assert sampler_table({}) is None
     table = sampler_table({"samplers": {"prior": {"joint_coherence": None}}})

@@ -1,7 +1,8 @@
 """The report's table comparing latent samplers, from ``metrics["samplers"]``.
 
 Pure: no model, no files. One row per sampler (the prior, the run's own, and any other saved in
-the run); for each image-like modality, FID and KID on the judge's features (lower is better),
+the run); joint coherence, and the second judges' on the same samples when they scored them; for
+each image-like modality, FID and KID on the judge's features (lower is better),
 precision / recall, and the modes (judged labels) the samples cover.
 """
 
@@ -28,12 +29,19 @@ def sampler_table(metrics: dict[str, Any]) -> SamplerTable | None:
     if not samplers:
         return None
     modalities = list(dict.fromkeys(m for s in samplers.values() for m in s.get("fidelity", {})))
-    columns = ["sampler", "joint coherence"]
+    second = any("second_judge_joint_coherence" in s for s in samplers.values())
+    columns = [
+        "sampler",
+        "joint coherence",
+        *(["joint coherence (second judges)"] if second else []),
+    ]
     for m in modalities:
         columns += [f"{m} FID", f"{m} KID", f"{m} precision / recall", f"{m} modes covered"]
     table = SamplerTable(columns, n_samples=next(iter(samplers.values())).get("n_samples"))
     for name, scores in samplers.items():
         row = [name, _num(scores.get("joint_coherence"))]
+        if second:
+            row.append(_num(scores.get("second_judge_joint_coherence")))
         for m in modalities:
             fid = scores.get("fidelity", {}).get(m, {})
             modes = scores.get("mode_coverage", {}).get(m, {})
