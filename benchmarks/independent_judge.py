@@ -531,12 +531,13 @@ def _audio_modality(run: Any, data: Any) -> Any:
     return modalities.get("audio", data.modalities["audio"])
 
 
-def _waveforms(audio: Any, mels: torch.Tensor) -> list[Any]:
+def waveforms(audio: Any, mels: torch.Tensor) -> list[Any]:
     """Generated log-mels -> waveforms through the run's audio modality (Griffin-Lim)."""
     return list(audio.postprocess_many(mels.detach().float().cpu()))
 
 
-def _pick_rows(rows: torch.Tensor, limit: int, seed: int) -> torch.Tensor:
+def pick_rows(rows: torch.Tensor, limit: int, seed: int) -> torch.Tensor:
+    """At most ``limit`` of ``rows``, a seeded choice kept in order (all of them if fewer)."""
     if len(rows) <= limit:
         return rows
     pick = torch.randperm(len(rows), generator=torch.Generator().manual_seed(seed))[:limit]
@@ -577,7 +578,7 @@ def audio_coherence(
         with torch.no_grad(), torch.random.fork_rng(devices=devices):
             for k in range(1, len(others) + 1):
                 for sources in combinations(others, k):
-                    rows = _pick_rows(rows_with(data, split, sources), limit, seed)
+                    rows = pick_rows(rows_with(data, split, sources), limit, seed)
                     if len(rows) == 0:
                         continue
                     torch.manual_seed(seed)  # each direction draws the same latent noise
@@ -587,7 +588,7 @@ def audio_coherence(
                         out = model.generate(
                             given=given, targets=["audio"], sample_latent=sample_latent
                         )
-                        heard = judge.predict(_waveforms(audio, out["audio"]))
+                        heard = judge.predict(waveforms(audio, out["audio"]))
                         hits += int((heard == data.labels[chunk].numpy()).sum())
                     scores[direction_key(sources, "audio")] = hits / len(rows)
     finally:
@@ -602,10 +603,10 @@ def griffin_lim_ceiling(
     generator can score here (its reconstruction is no better than the real mel)."""
     from mmlatent.evaluation.coherence import rows_with
 
-    rows = _pick_rows(rows_with(data, split, ["audio"]), limit, seed)
+    rows = pick_rows(rows_with(data, split, ["audio"]), limit, seed)
     if len(rows) == 0:
         return float("nan")
-    waves = _waveforms(data.modalities["audio"], data.tensors["audio"][rows])
+    waves = waveforms(data.modalities["audio"], data.tensors["audio"][rows])
     return judge.accuracy(waves, None, data.labels[rows].numpy())
 
 

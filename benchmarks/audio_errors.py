@@ -1,0 +1,148 @@
+"""Where image->audio loses under the independent audio judge: the digit in the code, or the sound.
+
+For each run, one code per test row is drawn from the image's posterior and decoded to text and
+audio together, so both targets come from the same code. The project's text judge says whether
+the code carries the right digit; the independent audio judge (``independent_judge.py``) hears
+the audio after the run's Griffin-Lim. Cross-tabulating the two separates errors of the code
+(text wrong too) from errors of the audio decoder (text right, audio wrong). Two references
+bound the audio: the same judge on the run's audio->audio reconstructions, and on the real test
+log-mels sent through Griffin-Lim (the most any generator can score). Codes are drawn (the
+coherence protocol) and, for comparison, taken at the posterior mean. Nothing is written into
+the runs; results go to ``benchmarks/results/audio-errors-<tag>.json`` and a Markdown table.
+
+    python benchmarks/audio_errors.py RUN [RUN ...] --tag avmnist-learned-prior
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).parent))
+from independent_judge import griffin_lim_ceiling, judge_for, pick_rows, waveforms
+
+from mmlatent.evaluation import train_judges
+from mmlatent.evaluation.coherence import rows_with
+from mmlatent.run import Run
+from mmlatent.workflows import load_run_data
+
+RESULTS = Path(__file__).parent / "results"
+COLUMNS = (
+    "image->text",
+    "image->audio (indep.)",
+    "image->audio (ours)",
+    "audio wrong | text right",
+    "audio right | text wrong",
+    "image->audio (indep.), mean code",
+    "audio->audio (indep.)",
+    "Griffin-Lim ceiling",
+)
+
+
+def crosstab(text_right: np.ndarray, audio_right: np.ndarray) -> dict[str, float]:
+    """Rates over rows: each target's accuracy, and audio errors split by whether the same
+    code's text was right (an audio-decoder error) or wrong (a code error)."""
+    text_right, audio_right = text_right.astype(bool), audio_right.astype(bool)
+    right, wrong = text_right.sum(), (~text_right).sum()
+    return {
+        "text": float(text_right.mean()),
+        "audio": float(audio_right.mean()),
+        "audio_wrong_given_text_right": float((~audio_right & text_right).sum() / max(right, 1)),
+        "audio_right_given_text_wrong": float((audio_right & ~text_right).sum() / max(wrong, 1)),
+    }
+
+
+@torch.no_grad()
+def diagnose(path: Path, judge: Any, *, rows: int, seed: int) -> dict[str, Any]:
+    run = Run.load(path)
+    model, data = run.model.eval(), load_run_data(run)
+    judges = train_judges(data, seed=run.config.seed, max_epochs=run.config.eval.judge_epochs)
+    audio = run.modalities.get("audio", data.modalities["audio"])  # its own Griffin-Lim
+    picked = pick_rows(rows_with(data, "test", ["image", "audio"]), rows, seed)
+    labels = data.labels[picked].numpy()
+    out: dict[str, Any] = {"run": str(path), "rows": len(picked)}
+    for sample_latent in (True, False):
+        torch.manual_seed(seed)
+        text_right, heard_right, ours_right = [], [], []
+        for chunk in picked.split(250):
+            made = model.generate(
+                given={"image": data.tensors["image"][chunk]},
+                targets=["text", "audio"],
+                sample_latent=sample_latent,
+            )
+            truth = data.labels[chunk].numpy()
+            text_right.append(judges["text"].predict(made["text"]).numpy() == truth)
+            heard_right.append(judge.predict(waveforms(audio, made["audio"])) == truth)
+            ours_right.append(judges["audio"].predict(made["audio"]).numpy() == truth)
+        table = crosstab(np.concatenate(text_right), np.concatenate(heard_right))
+        table["audio_ours"] = float(np.concatenate(ours_right).mean())
+        out["sampled" if sample_latent else "mean"] = table
+    torch.manual_seed(seed)
+    rebuilt = model.generate(
+        given={"audio": data.tensors["audio"][picked]}, targets=["audio"], sample_latent=True
+    )
+    out["audio_to_audio"] = float(
+        (judge.predict(waveforms(audio, rebuilt["audio"])) == labels).mean()
+    )
+    out["griffin_lim_ceiling"] = griffin_lim_ceiling(data, judge, limit=rows, seed=seed)
+    return out
+
+
+def row(result: dict[str, Any]) -> list[float]:
+    sampled, mean = result["sampled"], result["mean"]
+    return [
+        sampled["text"],
+        sampled["audio"],
+        sampled["audio_ours"],
+        sampled["audio_wrong_given_text_right"],
+        sampled["audio_right_given_text_wrong"],
+        mean["audio"],
+        result["audio_to_audio"],
+        result["griffin_lim_ceiling"],
+    ]
+
+
+def markdown(results: dict[str, Any]) -> str:
+    lines = [
+        f"Image->audio errors under the independent audio judge, {results['rows']} test rows per "
+        "run, one drawn code per row decoded to text and audio (see benchmarks/audio_errors.py).",
+        "",
+        "| run | " + " | ".join(COLUMNS) + " |",
+        "|---|" + "---|" * len(COLUMNS),
+    ]
+    for label, result in results["runs"].items():
+        lines.append(f"| {label} | " + " | ".join(f"{v:.3f}" for v in row(result)) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("runs", type=Path, nargs="+")
+    parser.add_argument("--label", action="append", default=[], help="one per run, in order")
+    parser.add_argument("--tag", required=True)
+    parser.add_argument("--rows", type=int, default=1000)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    labels = args.label or [str(p) for p in args.runs]
+    if len(labels) != len(args.runs):
+        parser.error("give one --label per run, or none")
+    torch.set_num_threads(1)
+    judge = judge_for("avmnist")
+    results: dict[str, Any] = {"rows": args.rows, "seed": args.seed, "runs": {}}
+    for label, path in zip(labels, args.runs, strict=True):
+        print(f"== {label}", flush=True)
+        results["runs"][label] = diagnose(path, judge, rows=args.rows, seed=args.seed)
+    out = RESULTS / f"audio-errors-{args.tag}.json"
+    out.write_text(json.dumps(results, indent=2))
+    out.with_suffix(".md").write_text(markdown(results))
+    print(out.with_suffix(".md").read_text())
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,43 @@
+"""benchmarks/audio_errors.py: audio errors split by whether the same code's text was right."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from .loader import load_benchmark
+
+A = load_benchmark("audio_errors")
+
+
+def test_audio_errors_are_split_by_the_text_of_the_same_code() -> None:
+    text = np.array([1, 1, 1, 1, 0, 0, 0, 0, 1, 1])
+    audio = np.array([1, 1, 1, 0, 1, 0, 0, 0, 0, 1])
+    table = A.crosstab(text, audio)
+    assert table["text"] == pytest.approx(0.6) and table["audio"] == pytest.approx(0.5)
+    assert table["audio_wrong_given_text_right"] == pytest.approx(2 / 6)  # decoder errors
+    assert table["audio_right_given_text_wrong"] == pytest.approx(1 / 4)
+
+
+def test_all_right_text_leaves_no_code_errors_to_divide_by() -> None:
+    table = A.crosstab(np.ones(4, bool), np.array([1, 0, 1, 1]))
+    assert table["audio_right_given_text_wrong"] == 0.0
+    assert table["audio_wrong_given_text_right"] == pytest.approx(0.25)
+
+
+def test_the_table_has_one_row_per_run_in_column_order() -> None:
+    result = {
+        "sampled": {
+            "text": 0.95,
+            "audio": 0.88,
+            "audio_ours": 0.91,
+            "audio_wrong_given_text_right": 0.07,
+            "audio_right_given_text_wrong": 0.14,
+        },
+        "mean": {"audio": 0.90},
+        "audio_to_audio": 0.83,
+        "griffin_lim_ceiling": 0.98,
+    }
+    table = A.markdown({"rows": 1000, "runs": {"mopoe s1": result}})
+    assert "| mopoe s1 | 0.950 | 0.880 | 0.910 | 0.070 | 0.140 | 0.900 | 0.830 | 0.980 |" in table
+    assert len(A.COLUMNS) == len(A.row(result))
