@@ -131,7 +131,7 @@ class LatentModel(GenerativeModel):
         )
         self.encoders = nn.ModuleDict({m: self.build_encoder(s) for m, s in self.specs.items()})
         self.decoders = nn.ModuleDict({m: self.build_decoder(s) for m, s in self.specs.items()})
-        self.prior = self.build_prior(config)
+        self.prior = self.build_prior()
         self.latent_loss = build_latent_loss(
             config.latent_loss, self.latent_dim, config.latent_loss_options
         )
@@ -170,9 +170,9 @@ class LatentModel(GenerativeModel):
         """(B, latent_dim) -> likelihood parameters of ``spec``."""
         return build_decoder(spec, self.config.latent_dim, self.config.hidden_dim)
 
-    def build_prior(self, config: LatentModelConfig) -> Prior:
+    def build_prior(self) -> Prior:
         """p(z): N(0, I), or a full-covariance Gaussian learned with the model."""
-        return GaussianPrior(self.latent_dim, learned=config.prior == "learned")
+        return GaussianPrior(self.latent_dim, learned=self.config.prior == "learned")
 
     def posterior_for_generation(self, given: dict[str, Tensor]) -> Gaussian:
         """The posterior that ``generate(given=...)`` draws from (every given row is present);

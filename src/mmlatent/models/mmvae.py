@@ -124,11 +124,11 @@ class MMVAE(LatentModel):
             return Laplace.from_mean_logvar(mean, logvar)
         return Gaussian(mean, logvar)
 
-    def build_prior(self, config: LatentModelConfig) -> Prior:
+    def build_prior(self) -> Prior:
         """Laplace experts have a Laplace prior: Laplace(0, 1), or a diagonal one learned."""
-        if isinstance(config, MMVAEConfig) and config.posterior == "laplace":
-            return LaplacePrior(self.latent_dim, learned=config.prior == "learned")
-        return super().build_prior(config)
+        if self.config.posterior == "laplace":
+            return LaplacePrior(self.latent_dim, learned=self.config.prior == "learned")
+        return super().build_prior()
 
     # -- posteriors -------------------------------------------------------------------------------
 
