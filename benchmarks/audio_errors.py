@@ -6,7 +6,11 @@ the code carries the right digit; the independent audio judge (``independent_jud
 the audio after the run's Griffin-Lim. Cross-tabulating the two separates errors of the code
 (text wrong too) from errors of the audio decoder (text right, audio wrong). Two references
 bound the audio: the same judge on the run's audio->audio reconstructions, and on the real test
-log-mels sent through Griffin-Lim (the most any generator can score). Codes are drawn (the
+log-mels sent through Griffin-Lim (the most any generator can score). A third calibrates the
+judge on smoothness: the real log-mels blurred by a Gaussian of ``BLUR`` bins, then heard. Beside
+them, how much detail each set of log-mels keeps (``detail``: neighbour-to-neighbour steps as a
+fraction of the real log-mels'), so a decoder's smoothness reads against the blurred reals' score.
+Codes are drawn (the
 coherence protocol) and, for comparison, taken at the posterior mean. Nothing is written into
 the runs; results go to ``benchmarks/results/audio-errors-<tag>.json`` and a Markdown table.
 
@@ -25,7 +29,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
-from independent_judge import griffin_lim_ceiling, judge_for, pick_rows, waveforms
+from independent_judge import blurred, griffin_lim_ceiling, judge_for, pick_rows, waveforms
 
 from mmlatent.evaluation import train_judges
 from mmlatent.evaluation.coherence import rows_with
@@ -33,16 +37,32 @@ from mmlatent.run import Run
 from mmlatent.workflows import load_run_data
 
 RESULTS = Path(__file__).parent / "results"
+BLUR = 1.0
+"""Gaussian blur (in mel bins and frames) of the real log-mels that calibrate the judge."""
 COLUMNS = (
     "image->text",
     "image->audio (indep.)",
     "image->audio (ours)",
-    "audio wrong | text right",
-    "audio right | text wrong",
+    "audio wrong, text right",
+    "audio right, text wrong",
     "image->audio (indep.), mean code",
     "audio->audio (indep.)",
     "Griffin-Lim ceiling",
+    f"ceiling, real blurred {BLUR:g} bin (indep.)",
+    "detail: image->audio",
+    "detail: audio->audio",
+    f"detail: real blurred {BLUR:g} bin",
 )
+
+
+def detail(mels: torch.Tensor, reference: torch.Tensor) -> float:
+    """Mean absolute step between neighbouring bins and frames of ``mels``, as a fraction of the
+    same for ``reference`` (the real log-mels of those rows): 1 is as detailed, lower is smoother."""
+
+    def steps(x: torch.Tensor) -> float:
+        return float(x.diff(dim=-1).abs().mean() + x.diff(dim=-2).abs().mean())
+
+    return steps(mels) / steps(reference)
 
 
 def crosstab(text_right: np.ndarray, audio_right: np.ndarray) -> dict[str, float]:
@@ -66,31 +86,35 @@ def diagnose(path: Path, judge: Any, *, rows: int, seed: int) -> dict[str, Any]:
     audio = run.modalities.get("audio", data.modalities["audio"])  # its own Griffin-Lim
     picked = pick_rows(rows_with(data, "test", ["image", "audio"]), rows, seed)
     labels = data.labels[picked].numpy()
+    real = data.tensors["audio"][picked]
     out: dict[str, Any] = {"run": str(path), "rows": len(picked)}
     for sample_latent in (True, False):
         torch.manual_seed(seed)
-        text_right, heard_right, ours_right = [], [], []
+        text_right, heard_right, ours_right, mels = [], [], [], []
         for chunk in picked.split(250):
             made = model.generate(
                 given={"image": data.tensors["image"][chunk]},
                 targets=["text", "audio"],
                 sample_latent=sample_latent,
             )
+            mels.append(made["audio"])
             truth = data.labels[chunk].numpy()
             text_right.append(judges["text"].predict(made["text"]).numpy() == truth)
             heard_right.append(judge.predict(waveforms(audio, made["audio"])) == truth)
             ours_right.append(judges["audio"].predict(made["audio"]).numpy() == truth)
         table = crosstab(np.concatenate(text_right), np.concatenate(heard_right))
         table["audio_ours"] = float(np.concatenate(ours_right).mean())
+        table["detail"] = detail(torch.cat(mels), real)
         out["sampled" if sample_latent else "mean"] = table
     torch.manual_seed(seed)
-    rebuilt = model.generate(
-        given={"audio": data.tensors["audio"][picked]}, targets=["audio"], sample_latent=True
-    )
+    rebuilt = model.generate(given={"audio": real}, targets=["audio"], sample_latent=True)
     out["audio_to_audio"] = float(
         (judge.predict(waveforms(audio, rebuilt["audio"])) == labels).mean()
     )
+    out["audio_to_audio_detail"] = detail(rebuilt["audio"], real)
     out["griffin_lim_ceiling"] = griffin_lim_ceiling(data, judge, limit=rows, seed=seed)
+    out["blurred_ceiling"] = griffin_lim_ceiling(data, judge, limit=rows, seed=seed, blur=BLUR)
+    out["blurred_detail"] = detail(blurred(real, BLUR), real)
     return out
 
 
@@ -105,6 +129,10 @@ def row(result: dict[str, Any]) -> list[float]:
         mean["audio"],
         result["audio_to_audio"],
         result["griffin_lim_ceiling"],
+        result.get("blurred_ceiling", float("nan")),  # files written before these columns
+        sampled.get("detail", float("nan")),
+        result.get("audio_to_audio_detail", float("nan")),
+        result.get("blurred_detail", float("nan")),
     ]
 
 

@@ -596,17 +596,34 @@ def audio_coherence(
     return scores
 
 
+def blurred(mels: torch.Tensor, sigma: float) -> torch.Tensor:
+    """Log-mels (..., mels, frames) smoothed by a Gaussian of ``sigma`` bins along both axes."""
+    from scipy.ndimage import gaussian_filter
+
+    if sigma <= 0:
+        return mels
+    axes = (0,) * (mels.dim() - 2) + (sigma, sigma)
+    return torch.as_tensor(gaussian_filter(mels.numpy(), sigma=axes, mode="nearest"))
+
+
 def griffin_lim_ceiling(
-    data: Any, judge: IndependentAudioJudge, *, limit: int = 500, seed: int = 0, split: str = "test"
+    data: Any,
+    judge: IndependentAudioJudge,
+    *,
+    limit: int = 500,
+    seed: int = 0,
+    split: str = "test",
+    blur: float = 0.0,
 ) -> float:
     """The judge's accuracy on REAL test log-mels sent through the same Griffin-Lim: the most a
-    generator can score here (its reconstruction is no better than the real mel)."""
+    generator can score here (its reconstruction is no better than the real mel). With ``blur``
+    the real log-mels are first smoothed (``blurred``): how the judge takes detail lost."""
     from mmlatent.evaluation.coherence import rows_with
 
     rows = pick_rows(rows_with(data, split, ["audio"]), limit, seed)
     if len(rows) == 0:
         return float("nan")
-    waves = waveforms(data.modalities["audio"], data.tensors["audio"][rows])
+    waves = waveforms(data.modalities["audio"], blurred(data.tensors["audio"][rows], blur))
     return judge.accuracy(waves, None, data.labels[rows].numpy())
 
 

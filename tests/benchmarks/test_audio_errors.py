@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 
 from .loader import load_benchmark
 
@@ -41,3 +42,16 @@ def test_the_table_has_one_row_per_run_in_column_order() -> None:
     table = A.markdown({"rows": 1000, "runs": {"mopoe s1": result}})
     assert "| mopoe s1 | 0.950 | 0.880 | 0.910 | 0.070 | 0.140 | 0.900 | 0.830 | 0.980 |" in table
     assert len(A.COLUMNS) == len(A.row(result))
+    header, rule = table.splitlines()[2:4]
+    assert header.count("|") == rule.count("|") == len(A.COLUMNS) + 2  # no name breaks a cell
+
+
+def test_detail_is_one_for_the_reference_and_falls_as_it_is_blurred() -> None:
+    mels = torch.rand(6, 1, 16, 16, generator=torch.Generator().manual_seed(0))
+    assert A.detail(mels, mels) == pytest.approx(1.0)
+    softer = [A.detail(A.blurred(mels, s), mels) for s in (0.5, 1.0, 2.0)]
+    assert 1.0 > softer[0] > softer[1] > softer[2] > 0
+    flat = torch.full_like(mels, 0.3)
+    assert A.detail(flat, mels) == 0.0
+    assert A.blurred(mels, 1.0).shape == mels.shape
+    assert torch.equal(A.blurred(mels, 0.0), mels)
