@@ -54,3 +54,10 @@ class TestContractLearnedLaplacePrior_mmvae(ModelContract):
         "posterior": "laplace",
         "prior": "learned",
     }
+
+
+# ... and with refined grid decoders, through each place a decoder is built (the base, MMVAE+).
+for _name in ("mopoe", "mmvae+"):
+    _class = f"TestContractRefinedDecoders_{_name.replace('+', 'plus')}"
+    _options = {**contract_options(_name), "decoder_refine": {"image": 2, "audio": 1}}
+    globals()[_class] = type(_class, (ModelContract,), {"model_name": _name, "options": _options})

@@ -124,3 +124,57 @@ def test_an_encoder_is_its_body_with_a_gaussian_head() -> None:
     x = torch.rand(3, 1, 8, 16)
     torch.testing.assert_close(encoder.body(x), body(x))
     assert body(x).shape == (3, HIDDEN)
+
+
+@FAST
+@given(
+    st.sampled_from(["image", "audio"]), st.integers(1, 40), st.integers(1, 40), st.integers(0, 3)
+)
+def test_refined_grid_decoders_keep_the_shape_and_end_on_full_resolution_convs(
+    kind: str, height: int, width: int, refine: int
+) -> None:
+    spec = ModalitySpec(name=kind, kind=kind, shape=(1, height, width), likelihood="laplace")
+    decoder = build_decoder(spec, LATENT, HIDDEN, refine=refine)
+    assert decoder(torch.randn(2, LATENT)).shape == (2, 1, height, width)
+    convs = [m for m in decoder.modules() if type(m) is torch.nn.Conv2d]
+    upsampling = [m for m in decoder.modules() if isinstance(m, torch.nn.ConvTranspose2d)]
+    assert len(convs) == (refine if upsampling else 0)  # grids under 8 pixels have none
+    if convs:
+        assert convs[-1].out_channels == 1 and convs[0].padding == (1, 1)
+
+
+def test_an_unrefined_decoder_keeps_the_layout_older_runs_saved() -> None:
+    """refine=0 is the decoder every run before the option had, parameter for parameter."""
+    spec = ModalitySpec(name="audio", kind="audio", shape=(1, 32, 32), likelihood="laplace")
+    shapes = {k: tuple(v.shape) for k, v in build_decoder(spec, 32, 128).state_dict().items()}
+    assert shapes == {
+        "net.0.0.weight": (128, 32),
+        "net.0.0.bias": (128,),
+        "net.0.2.weight": (2048, 128),
+        "net.0.2.bias": (2048,),
+        "net.2.weight": (128, 64, 4, 4),
+        "net.2.bias": (64,),
+        "net.4.weight": (64, 32, 4, 4),
+        "net.4.bias": (32,),
+        "net.6.weight": (32, 1, 4, 4),
+        "net.6.bias": (1,),
+    }
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        ModalitySpec(name="t", kind="text", shape=(5,), likelihood="categorical", vocab_size=7),
+        ModalitySpec(name="v", kind="vector", shape=(6,), likelihood="gaussian"),
+    ],
+)
+def test_refining_a_kind_without_a_grid_is_an_error_naming_it(spec: ModalitySpec) -> None:
+    with pytest.raises(ValueError, match=rf"'{spec.name}'.*no grid.*audio, image"):
+        build_decoder(spec, LATENT, HIDDEN, refine=1)
+    assert build_decoder(spec, LATENT, HIDDEN, refine=0) is not None
+
+
+def test_negative_refine_raises() -> None:
+    spec = ModalitySpec(name="audio", kind="audio", shape=(1, 8, 8), likelihood="laplace")
+    with pytest.raises(ValueError, match="refine"):
+        build_decoder(spec, LATENT, HIDDEN, refine=-1)

@@ -122,7 +122,7 @@ class MMVAEPlus(LatentModel):
     def build_decoder(self, spec: ModalitySpec) -> nn.Module:
         """(B, latent_dim + private_dim) codes [w, u_m] -> likelihood parameters of ``spec``."""
         size = self.config.latent_dim + self.config.private_dim
-        return build_decoder(spec, size, self.config.hidden_dim)
+        return build_decoder(spec, size, self.config.hidden_dim, refine=self.refine(spec))
 
     def posteriors(self, data: dict[str, Tensor], present: Tensor) -> tuple[Gaussian, Gaussian]:
         """Every modality's shared and private posteriors, (B, M, D) and (B, M, P)."""

@@ -14,8 +14,10 @@ def audio_body(spec: ModalitySpec, hidden_dim: int) -> nn.Module:
     return conv_body(spec.shape, hidden_dim)
 
 
-def audio_decoder(spec: ModalitySpec, latent_dim: int, hidden_dim: int) -> nn.Module:
-    return conv_decoder(spec.shape, latent_dim, hidden_dim)
+def audio_decoder(
+    spec: ModalitySpec, latent_dim: int, hidden_dim: int, *, refine: int = 0
+) -> nn.Module:
+    return conv_decoder(spec.shape, latent_dim, hidden_dim, refine=refine)
 
 
-register_networks("audio", body=audio_body, decoder=audio_decoder)
+register_networks("audio", body=audio_body, decoder=audio_decoder, refinable=True)

@@ -5,8 +5,10 @@ Contract: ``build_body(spec, hidden_dim)(x)`` maps (B, *spec.shape) to (B, hidde
 ``build_encoder(spec, latent_dim, hidden_dim)`` puts a Gaussian head on that body, mapping x to a
 ``(mean, logvar)`` pair, each (B, latent_dim); ``build_decoder(spec, latent_dim, hidden_dim)(z)``
 maps (B, latent_dim) to likelihood parameters: (B, *spec.shape), or (B, L, V) logits for
-``categorical``. Networks hold no batch statistics (no BatchNorm): each sample's output depends on
-that sample alone, so placeholder values of missing samples cannot leak into the others.
+``categorical``. Kinds registered ``refinable`` (grids: image, audio) also take ``refine``, the
+number of full-resolution 3x3 conv layers that end the decoder. Networks hold no batch statistics
+(no BatchNorm): each sample's output depends on that sample alone, so placeholder values of
+missing samples cannot leak into the others.
 """
 
 from __future__ import annotations
@@ -19,17 +21,23 @@ from mmlatent.nn.layers import GaussianEncoder
 from mmlatent.types import ModalitySpec
 
 BodyBuilder = Callable[[ModalitySpec, int], nn.Module]
-DecoderBuilder = Callable[[ModalitySpec, int, int], nn.Module]
+DecoderBuilder = Callable[..., nn.Module]  # (spec, latent_dim, hidden_dim[, *, refine])
 BODIES: dict[str, BodyBuilder] = {}
 DECODERS: dict[str, DecoderBuilder] = {}
+REFINABLE: set[str] = set()
 
 
-def register_networks(kind: str, *, body: BodyBuilder, decoder: DecoderBuilder) -> None:
-    """Make ``body`` and ``decoder`` the builders for modalities of ``kind``."""
+def register_networks(
+    kind: str, *, body: BodyBuilder, decoder: DecoderBuilder, refinable: bool = False
+) -> None:
+    """Make ``body`` and ``decoder`` the builders for modalities of ``kind``; a ``refinable``
+    decoder builder takes the keyword ``refine``."""
     if kind in BODIES:
         raise ValueError(f"networks for kind {kind!r} are registered twice")
     BODIES[kind] = body
     DECODERS[kind] = decoder
+    if refinable:
+        REFINABLE.add(kind)
 
 
 def _lookup(table: dict, spec: ModalitySpec, *sizes: int) -> Callable:
@@ -63,6 +71,18 @@ def build_encoder(spec: ModalitySpec, latent_dim: int, hidden_dim: int) -> nn.Mo
     return GaussianEncoder(body, hidden_dim, latent_dim)
 
 
-def build_decoder(spec: ModalitySpec, latent_dim: int, hidden_dim: int) -> nn.Module:
+def build_decoder(
+    spec: ModalitySpec, latent_dim: int, hidden_dim: int, *, refine: int = 0
+) -> nn.Module:
     """Decoder for ``spec``: (B, latent_dim) -> likelihood parameters (see module doc)."""
-    return _lookup(DECODERS, spec, latent_dim, hidden_dim)(spec, latent_dim, hidden_dim)
+    builder = _lookup(DECODERS, spec, latent_dim, hidden_dim)
+    if refine == 0:
+        return builder(spec, latent_dim, hidden_dim)
+    if refine < 0:
+        raise ValueError(f"modality {spec.name!r}: refine must be >= 0, got {refine}")
+    if spec.kind not in REFINABLE:
+        raise ValueError(
+            f"modality {spec.name!r}: {spec.kind} decoders have no grid to refine; "
+            f"refine applies to kinds: {', '.join(sorted(REFINABLE))}"
+        )
+    return builder(spec, latent_dim, hidden_dim, refine=refine)

@@ -13,8 +13,10 @@ def image_body(spec: ModalitySpec, hidden_dim: int) -> nn.Module:
     return conv_body(spec.shape, hidden_dim)
 
 
-def image_decoder(spec: ModalitySpec, latent_dim: int, hidden_dim: int) -> nn.Module:
-    return conv_decoder(spec.shape, latent_dim, hidden_dim)
+def image_decoder(
+    spec: ModalitySpec, latent_dim: int, hidden_dim: int, *, refine: int = 0
+) -> nn.Module:
+    return conv_decoder(spec.shape, latent_dim, hidden_dim, refine=refine)
 
 
-register_networks("image", body=image_body, decoder=image_decoder)
+register_networks("image", body=image_body, decoder=image_decoder, refinable=True)
