@@ -65,6 +65,7 @@ def test_config_is_a_keyword_only_dataclass_with_documented_defaults() -> None:
         "prior",
         "rescale",
         "obs_scale",
+        "decoder_refine",
     }
 
 
