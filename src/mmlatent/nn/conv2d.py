@@ -81,7 +81,7 @@ class ConvDecoder2d(nn.Module):
             layers.append(nn.ConvTranspose2d(c_in, c_out, 4, stride=2, padding=1))
             if i < len(widths) - 2 or refined:
                 layers.append(activation())
-        if refined:  # full-resolution 3x3 convs sharpen what stride-2 upsampling blurs
+        if refined:  # 3x3 convs at full resolution: each output value reads its neighbours
             for _ in range(refine - 1):
                 layers += [nn.Conv2d(c_full, c_full, 3, padding=1), activation()]
             layers.append(nn.Conv2d(c_full, channels, 3, padding=1))
