@@ -29,7 +29,14 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
-from independent_judge import blurred, griffin_lim_ceiling, judge_for, pick_rows, waveforms
+from independent_judge import (
+    audio_modality,
+    blurred,
+    griffin_lim_ceiling,
+    judge_for,
+    pick_rows,
+    waveforms,
+)
 
 from mmlatent.evaluation import train_judges
 from mmlatent.evaluation.coherence import rows_with
@@ -83,7 +90,7 @@ def diagnose(path: Path, judge: Any, *, rows: int, seed: int) -> dict[str, Any]:
     run = Run.load(path)
     model, data = run.model.eval(), load_run_data(run)
     judges = train_judges(data, seed=run.config.seed, max_epochs=run.config.eval.judge_epochs)
-    audio = run.modalities.get("audio", data.modalities["audio"])  # its own Griffin-Lim
+    audio = audio_modality(run, data)  # its own Griffin-Lim
     picked = pick_rows(rows_with(data, "test", ["image", "audio"]), rows, seed)
     labels = data.labels[picked].numpy()
     real = data.tensors["audio"][picked]
@@ -108,9 +115,7 @@ def diagnose(path: Path, judge: Any, *, rows: int, seed: int) -> dict[str, Any]:
         out["sampled" if sample_latent else "mean"] = table
     torch.manual_seed(seed)
     rebuilt = model.generate(given={"audio": real}, targets=["audio"], sample_latent=True)
-    out["audio_to_audio"] = float(
-        (judge.predict(waveforms(audio, rebuilt["audio"])) == labels).mean()
-    )
+    out["audio_to_audio"] = judge.accuracy(waveforms(audio, rebuilt["audio"]), None, labels)
     out["audio_to_audio_detail"] = detail(rebuilt["audio"], real)
     out["griffin_lim_ceiling"] = griffin_lim_ceiling(data, judge, limit=rows, seed=seed)
     out["blurred_ceiling"] = griffin_lim_ceiling(data, judge, limit=rows, seed=seed, blur=BLUR)

@@ -525,7 +525,7 @@ def judge_for(
 
 
 # --- scoring a run -------------------------------------------------------------------------------
-def _audio_modality(run: Any, data: Any) -> Any:
+def audio_modality(run: Any, data: Any) -> Any:
     """The run's own audio modality (its Griffin-Lim settings), else the data set's."""
     modalities = getattr(run, "modalities", None) or {}
     return modalities.get("audio", data.modalities["audio"])
@@ -567,7 +567,7 @@ def audio_coherence(
     model = run.model
     if "audio" not in model.modalities:
         return {}
-    audio = _audio_modality(run, data)
+    audio = audio_modality(run, data)
     others = [m for m in model.modalities if m != "audio" and m in data.tensors]
     device = next(model.parameters()).device
     devices = [device.index or 0] if device.type == "cuda" else []
