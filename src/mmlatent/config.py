@@ -105,7 +105,8 @@ class TrainConfig:
     l1: float = 0.0
     """L1 penalty on all weights, added to the loss."""
     beta_warmup_epochs: int = 0
-    """Epochs over which the KL weight rises linearly from 0 to the model's beta."""
+    """Epochs over which the KL weight rises linearly from 0 to the model's beta in training;
+    validation always scores the model's beta, so early stopping compares like with like."""
     patience: int = 5
     """Early stopping: epochs without validation improvement before stopping (0 disables)."""
     gradient_clip_val: float | None = None

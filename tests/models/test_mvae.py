@@ -46,6 +46,15 @@ def _hand_poe(model: MVAE, data: dict[str, Tensor], names: list[str]) -> tuple[T
     return var * weighted, var
 
 
+def _pair_reconstruction_terms(model: MVAE, data: dict[str, Tensor]) -> list[Tensor]:
+    """Each pair's negative reconstruction from its PoE mean (a plain AE's pair ELBO), by hand."""
+    terms = []
+    for pair in (["image", "audio"], ["image", "vector"], ["audio", "vector"]):
+        z, _ = _hand_poe(model, data, pair)
+        terms.append(-sum(_hand_loglik(model, m, z, data[m]) for m in pair).mean())
+    return terms
+
+
 @pytest.mark.parametrize(
     ("field", "value"),
     [("n_random_subsets", -1), ("latent_dim", 0), ("beta", -1.0), ("latent_loss", "jsd")],
@@ -133,10 +142,7 @@ def test_a_random_subset_adds_one_pair_elbo() -> None:
     with_one.load_state_dict(without.state_dict())
     data = {m: x for m, x in make_batch().items() if m in names}
     mask = full_mask(data)
-    pair_terms = []
-    for pair in (["image", "audio"], ["image", "vector"], ["audio", "vector"]):
-        z, _ = _hand_poe(without, data, pair)
-        pair_terms.append(-sum(_hand_loglik(without, m, z, data[m]) for m in pair).mean())
+    pair_terms = _pair_reconstruction_terms(without, data)
     seen = set()
     for seed in range(6):
         torch.manual_seed(seed)
@@ -145,6 +151,24 @@ def test_a_random_subset_adds_one_pair_elbo() -> None:
         assert gaps.min() < 1e-3 * pair_terms[0].abs()
         seen.add(int(gaps.argmin()))
     assert len(seen) > 1  # the subset is drawn afresh each step
+
+
+@pytest.mark.parametrize("n_random", [1, 2])
+def test_out_of_training_the_random_subsets_count_by_their_expectation(n_random: int) -> None:
+    """Validation must not depend on which subset a batch draws: out of training every pair
+    counts with weight n / C, and two evaluations agree exactly."""
+    names = ["image", "audio", "vector"]
+    options = {"rescale": "none", "latent_loss": "none"}
+    without = _model(names, n_random_subsets=0, **options)
+    model = _model(names, n_random_subsets=n_random, **options).eval()
+    model.load_state_dict(without.state_dict())
+    data = {m: x for m, x in make_batch().items() if m in names}
+    mask = full_mask(data)
+    pair_terms = _pair_reconstruction_terms(without, data)
+    first, second = model.loss(data, mask).total, model.loss(data, mask).total
+    assert first == second
+    added = first - without.loss(data, mask).total
+    torch.testing.assert_close(added, n_random / 3 * torch.stack(pair_terms).sum())
 
 
 def test_singleton_elbos_are_logged() -> None:

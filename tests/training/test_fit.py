@@ -90,6 +90,26 @@ def test_kl_warm_up_schedule():
     assert kl_weight(2.0, 0, 0) == 2.0
 
 
+def test_warm_up_ramps_training_while_validation_scores_the_full_objective(tiny_data):
+    """Scored at the ramped weight, the warm-up's first epochs would look best to early stopping
+    and the best checkpoint; validation and test must use the model's own beta."""
+    from types import SimpleNamespace
+
+    from mmlatent.models import build_model
+
+    model = build_model("mopoe", tiny_data.specs, {"latent_dim": 4, "hidden_dim": 16, "beta": 2.0})
+    system = ELBOSystem(model, TrainConfig(beta_warmup_epochs=4))
+    system._trainer = SimpleNamespace(current_epoch=0)  # the first epoch of a fit
+    system.log = lambda *args, **kwargs: None
+    batch = tiny_data.split_batch("val")
+    for stage, beta in [("train", 0.5), ("val", 2.0), ("test", 2.0)]:
+        torch.manual_seed(0)
+        scored = system._common_step(batch, stage)
+        torch.manual_seed(0)
+        expected = model.loss(batch["data"], batch["mask"], beta=beta).total
+        assert scored.item() == pytest.approx(expected.item(), rel=1e-6), stage
+
+
 def test_module_uses_the_model_beta_and_adds_the_l1_penalty(tiny_data):
     from mmlatent.models import build_model
 

@@ -5,7 +5,8 @@ The joint posterior is a product of experts: the N(0, I) prior expert times one 
 per present modality (``latent.fusion.product_of_experts``). A PoE trained on the joint ELBO
 alone lets the unimodal experts go uncalibrated, so the paper trains with its *sub-sampled*
 objective: the sum of the ELBO of all modalities, the ELBO of each single modality, and the
-ELBOs of ``n_random_subsets`` subsets drawn at random every step. Each sub-ELBO infers z from
+ELBOs of ``n_random_subsets`` subsets drawn at random every training step (validation takes
+the expectation of that draw instead). Each sub-ELBO infers z from
 the PoE of its subset's experts and reconstructs only that subset:
 
     ELBO(X) = E_{q(z|X)}[sum_{x in X} w_x log p(x | z)] - beta KL(q(z|X) || p(z)).
@@ -79,14 +80,33 @@ class MVAE(LatentModel):
         mean, logvar = self.experts(data, present)
         return product_of_experts(mean, logvar, present)
 
-    def training_subsets(self) -> Tensor:
-        """This step's ELBO terms, (T, M) bool: the full set, the singletons, then
-        ``n_random_subsets`` distinct random subsets of 2 to M-1 modalities."""
+    def objective_subsets(self) -> tuple[Tensor, Tensor]:
+        """This step's ELBO terms, (T, M) bool, and their weights, (T,): the full set and the
+        singletons (weight 1), then the random subsets of 2 to M-1 modalities.
+
+        Training draws ``n_random_subsets`` distinct ones afresh (weight 1). Out of training
+        (validation, test) every candidate counts with weight n / C, the exact expectation of
+        that draw: the same objective without its sampling noise, so early stopping and the best
+        checkpoint do not follow which subset a validation batch happened to draw.
+        """
         n = min(self.config.n_random_subsets, len(self.random_candidates))
+        fixed = self.fixed_subsets
         if n == 0:
-            return self.fixed_subsets
-        pick = torch.randperm(len(self.random_candidates), device=self.fixed_subsets.device)[:n]
-        return torch.cat([self.fixed_subsets, self.random_candidates[pick]])
+            return fixed, fixed.new_ones(len(fixed), dtype=torch.float32)
+        if self.training:
+            pick = torch.randperm(len(self.random_candidates), device=fixed.device)[:n]
+            extra = self.random_candidates[pick]
+            extra_weight = 1.0
+        else:
+            extra = self.random_candidates
+            extra_weight = n / len(extra)
+        weights = torch.cat(
+            [
+                fixed.new_ones(len(fixed), dtype=torch.float32),
+                fixed.new_full((len(extra),), extra_weight, dtype=torch.float32),
+            ]
+        )
+        return torch.cat([fixed, extra]), weights
 
     def subset_logliks(
         self, z: Tensor, subsets: Tensor, data: dict[str, Tensor], present: Tensor
@@ -135,7 +155,7 @@ class MVAE(LatentModel):
         present = self.present(data, mask)
         self.require_some_present(present)
         mean, logvar = self.experts(data, present)  # (B, M, D) each
-        subsets = self.training_subsets()  # (T, M)
+        subsets, weights = self.objective_subsets()  # (T, M), (T,)
         # The joint term is drawn first; its PoE is that of each row's present modalities.
         posteriors = [product_of_experts(mean, logvar, s & present) for s in subsets]
         z = torch.stack([self.latent_code(q) for q in posteriors])  # (T, B, D)
@@ -147,7 +167,8 @@ class MVAE(LatentModel):
         holds = ~missing.any(-1)  # (T, B): the row has the whole subset
         counted = holds & (subsets.unsqueeze(1) != present).any(-1)  # ... and it is not the joint
         for t in range(1, len(subsets)):
-            total = total + self.subset_term(loglik[t], kl[t], z[t], counted[t], beta)
+            term = self.subset_term(loglik[t], kl[t], z[t], counted[t], beta)
+            total = total + weights[t] * term
 
         elbo = loglik.sum(-1) - kl  # (T, B) unweighted
         for t in range(1, len(self.fixed_subsets)):  # the singletons, in modality order

@@ -47,17 +47,27 @@ class ELBOSystem(L.LightningModule):
         return self.model.loss(batch["data"], batch["mask"], beta=self.beta).total
 
     @property
+    def target_beta(self) -> float:
+        """The model's own latent-loss weight: the end of the warm-up."""
+        return float(getattr(self.model.config, "beta", 1.0))
+
+    @property
     def beta(self) -> float:
         """The latent-loss weight now: the model's beta, ramped linearly over the warm-up epochs."""
-        target = float(getattr(self.model.config, "beta", 1.0))
         epoch = self.current_epoch if self._trainer is not None else None
-        return kl_weight(target, epoch, self.train_config.beta_warmup_epochs)
+        return kl_weight(self.target_beta, epoch, self.train_config.beta_warmup_epochs)
+
+    def stage_beta(self, stage: str) -> float:
+        """Training follows the warm-up; validation and test score the objective the run aims at,
+        so early stopping and the best checkpoint compare every epoch on one scale (scored at
+        the ramped weight, the warm-up's early epochs look best and a run stops there)."""
+        return self.beta if stage == "train" else self.target_beta
 
     def _common_step(self, batch: Batch, stage: str) -> Tensor:
         # Validation and test run plainly: compiling their no-grad graphs would cost more than
         # their few batches take.
         loss_of = self.model_loss if stage == "train" else self.model.loss
-        out = loss_of(batch["data"], batch["mask"], beta=self.beta)
+        out = loss_of(batch["data"], batch["mask"], beta=self.stage_beta(stage))
         loss = out.total
         if stage == "train" and self.train_config.l1 > 0:
             penalty = sum(p.abs().sum() for p in self.model.parameters())
