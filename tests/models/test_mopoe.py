@@ -38,6 +38,36 @@ def test_rescale_weights_by_size() -> None:
     specs = [SPECS["image"], SPECS["text"]]  # 144 pixels, 6 tokens
     assert likelihood_weights(specs, "dims") == [1.0, 24.0]
     assert likelihood_weights(specs, "none") == [1.0, 1.0]
+    assert likelihood_weights(specs, "none", {"text": 16}) == [1.0, 16.0]
+    assert likelihood_weights(specs, "dims", {"image": 0.5}) == [0.5, 24.0]
+
+
+def test_modality_weights_scale_that_modalitys_reconstruction_term() -> None:
+    options = {"latent_dim": 4, "hidden_dim": 16, "rescale": "none", "latent_loss": "none"}
+    torch.manual_seed(0)
+    plain = build_model("mopoe", SPECS, options)
+    weighted = build_model("mopoe", SPECS, options | {"modality_weights": {"text": 3.0}})
+    weighted.load_state_dict(plain.state_dict())
+    data = make_batch()
+    mask = {m: torch.full((8,), m == "text") for m in data}  # every subset decodes text alone
+    gap = weighted.loss(data, mask).total - plain.loss(data, mask).total
+    torch.testing.assert_close(gap, 2.0 * plain.loss(data, mask).terms["rec_text"])
+
+
+@pytest.mark.parametrize(
+    ("weights", "match"),
+    [
+        ({"text": 0}, "finite weights > 0"),
+        ({"text": -1.0}, "finite weights > 0"),
+        ({"text": float("inf")}, "finite weights > 0"),
+        ({"text": True}, "finite weights > 0"),
+        (2.0, "finite weights > 0"),
+        ({"txt": 2.0}, r"modality_weights.*must name modalities of the data"),
+    ],
+)
+def test_bad_modality_weights_are_refused_by_name(weights: object, match: str) -> None:
+    with pytest.raises(ValueError, match=match):
+        build_model("mopoe", SPECS, {"modality_weights": weights})
 
 
 def test_beta_argument_overrides_config_and_zero_beta_drops_kl() -> None:
@@ -64,6 +94,7 @@ def test_config_is_a_keyword_only_dataclass_with_documented_defaults() -> None:
         "subsets",
         "prior",
         "rescale",
+        "modality_weights",
         "obs_scale",
         "decoder_refine",
     }
