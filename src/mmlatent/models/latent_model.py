@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from abc import abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,6 +40,14 @@ from mmlatent.registry import LATENT_LOSSES
 from mmlatent.types import ModalitySpec
 
 RESCALE_MODES: tuple[str, ...] = ("dims", "none")
+
+
+def maps_names(value: object, valid: Callable[[object], bool]) -> bool:
+    """Whether ``value`` is a dict from names to values that ``valid`` accepts (the per-modality
+    options' shape)."""
+    return isinstance(value, dict) and all(
+        isinstance(name, str) and valid(v) for name, v in value.items()
+    )
 
 
 def require(ok: bool, field_name: str, why: str, value: object) -> None:
@@ -107,14 +115,14 @@ class LatentModelConfig:
             self.rescale,
         )
         require(
-            isinstance(self.modality_weights, dict)
-            and all(
-                isinstance(m, str)
-                and isinstance(w, int | float)
-                and not isinstance(w, bool)
-                and math.isfinite(w)
-                and w > 0
-                for m, w in self.modality_weights.items()
+            maps_names(
+                self.modality_weights,
+                lambda w: (
+                    isinstance(w, int | float)
+                    and not isinstance(w, bool)
+                    and math.isfinite(w)
+                    and w > 0
+                ),
             ),
             "modality_weights",
             "must map modality names to finite weights > 0",
@@ -122,10 +130,9 @@ class LatentModelConfig:
         )
         require(self.obs_scale > 0, "obs_scale", "must be > 0", self.obs_scale)
         require(
-            isinstance(self.decoder_refine, dict)
-            and all(
-                isinstance(m, str) and isinstance(n, int) and not isinstance(n, bool) and n >= 0
-                for m, n in self.decoder_refine.items()
+            maps_names(
+                self.decoder_refine,
+                lambda n: isinstance(n, int) and not isinstance(n, bool) and n >= 0,
             ),
             "decoder_refine",
             "must map modality names to layer counts >= 0",
