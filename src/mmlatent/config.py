@@ -103,9 +103,12 @@ class TrainConfig:
     weight_decay: float = 0.0
     """L2 penalty (classic, coupled: added to the gradient by Adam)."""
     l1: float = 0.0
-    """L1 penalty on all weights, added to the loss."""
+    """L1 penalty on every parameter, added to the training loss: a learned prior's mean and
+    scale and a latent discriminator's weights included, so with ``prior: learned`` it also
+    pulls the prior toward zero mean."""
     beta_warmup_epochs: int = 0
-    """Epochs over which the KL weight rises linearly from 0 to the model's beta in training;
+    """Epochs over which the KL weight rises linearly to the model's beta in training (epoch e
+    of W trains at beta (e + 1) / W);
     validation always scores the model's beta, so early stopping compares like with like."""
     patience: int = 5
     """Early stopping: epochs without validation improvement before stopping (0 disables)."""

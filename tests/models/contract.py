@@ -205,6 +205,22 @@ class ModelContract(GenerativeContract):
         assert {f"rec_{m}" for m in model.modalities} <= set(out.terms)
         assert all(torch.isfinite(v) for v in out.terms.values())
 
+    def test_an_autoencoder_decodes_its_codes_not_draws(self, model: GenerativeModel) -> None:
+        """With ``latent_loss: none`` the encoder's variances are never trained, so generating
+        a modality from itself decodes its code, the same on every call, whatever the RNG."""
+        if "none" not in model.capabilities.latent_losses:
+            pytest.skip("has no plain-autoencoder mode")
+        # A learned prior and Laplace posteriors go with the KL only.
+        options = {k: v for k, v in self.options.items() if k not in ("prior", "posterior")}
+        autoencoder = build_model(self.model_name, SPECS, {**options, "latent_loss": "none"})
+        source = autoencoder.modalities[0]
+        given = {source: make_batch(batch=3)[source]}
+        outputs = []
+        for seed in (1, 2):
+            torch.manual_seed(seed)
+            outputs.append(autoencoder.generate(given=given, targets=[source])[source])
+        torch.testing.assert_close(outputs[0], outputs[1])
+
     def test_loss_falls_in_100_adam_steps(self, model: GenerativeModel) -> None:
         # The images are coin flips: their per-pixel marginals alone cost ~0.9 of the first loss,
         # so a one-modality image model passes only by carrying information through its codes

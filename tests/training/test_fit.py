@@ -133,3 +133,19 @@ def test_the_model_chooses_its_training_system(tiny_data):
     assert isinstance(system, ELBOSystem) and system.model is model
     optimiser = system.configure_optimizers()
     assert optimiser.param_groups[0]["lr"] == 3e-4  # the TrainConfig reached it whole
+
+
+@pytest.mark.parametrize(("split", "rows"), [("train", "training"), ("val", "validation")])
+def test_a_complete_rows_model_refuses_holes_it_would_train_or_validate_on(
+    tiny_data, tmp_path, split, rows
+):
+    """JMVAE's loss needs every modality, in validation as in training: both are checked up
+    front, by name, instead of failing after the first epoch. The test split may have holes
+    (evaluation scores complete rows only)."""
+    config = RunConfig().with_overrides([*TINY, "model.name=jmvae", "train.max_epochs=1"])
+    tiny_data.masks["audio"][:] = True
+    tiny_data.masks["audio"][tiny_data.splits["test"][0]] = False
+    fit(config, tmp_path / "test-holes", data=tiny_data)
+    tiny_data.masks["audio"][tiny_data.splits[split][:2]] = False
+    with pytest.raises(ValueError, match=f"complete rows only, but 2 {rows} rows lack 'audio'"):
+        fit(config, tmp_path / "refused", data=tiny_data)

@@ -149,8 +149,9 @@ def _off_diagonal_mean(gram: Tensor) -> Tensor:
 
 
 MULTI_SCALES: tuple[float, ...] = (0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0)
-"""Multiples of 2 D summed over when no single kernel scale is given: one bandwidth sees either
-the clusters or the spread of the codes, not both (the WAE authors' code sums these)."""
+"""Multiples of 2 D averaged over when no single kernel scale is given: one bandwidth sees either
+the clusters or the spread of the codes, not both. (The WAE authors' code sums them, so its
+lambda is ours divided by len(MULTI_SCALES).)"""
 
 
 @register_latent_loss("mmd")
@@ -159,7 +160,7 @@ class MMDLoss(LatentLoss):
 
     MMD^2 is a batch statistic of order 1/B, far below a summed reconstruction NLL; ``weight``
     puts it on that scale (WAE's lambda), so beta keeps its meaning of a relative weight.
-    Without a ``scale`` the kernel is a sum over ``MULTI_SCALES``.
+    Without a ``scale`` MMD^2 is the mean of its values at the ``MULTI_SCALES``.
     """
 
     options: tuple[str, ...] = ("kernel", "scale", "weight", "kl_weight")

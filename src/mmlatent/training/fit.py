@@ -112,18 +112,21 @@ def resume(run_dir: str | Path, *, data: MultimodalData | None = None) -> Run:
 
 
 def _check_rows_fit_model(model: GenerativeModel, data: MultimodalData) -> None:
-    """A model that cannot train on incomplete rows refuses data that has them, by name."""
+    """A model that cannot train on incomplete rows refuses data that has them, by name, before
+    training: in the validation rows too, which its loss scores each epoch. (Evaluation scores
+    complete test rows only, so the test split may have holes.)"""
     if model.capabilities.trains_on_incomplete_rows:
         return
-    train = data.splits["train"]
-    incomplete = {m: int((~data.masks[m][train]).sum()) for m in model.modalities}
-    worst = max(incomplete, key=lambda m: incomplete[m])
-    if incomplete[worst]:
-        raise ValueError(
-            f"model {model.registry_name!r} trains on complete rows only, but {incomplete[worst]} "
-            f"training rows lack {worst!r}; choose a model that trains on incomplete rows "
-            "(`mmlatent models` lists them)"
-        )
+    for split, rows in (("train", "training"), ("val", "validation")):
+        index = data.splits[split]
+        incomplete = {m: int((~data.masks[m][index]).sum()) for m in model.modalities}
+        worst = max(incomplete, key=lambda m: incomplete[m])
+        if incomplete[worst]:
+            raise ValueError(
+                f"model {model.registry_name!r} trains on complete rows only, but "
+                f"{incomplete[worst]} {rows} rows lack {worst!r}; choose a model that trains on "
+                "incomplete rows (`mmlatent models` lists them)"
+            )
 
 
 def _load_best(trainer: L.Trainer, model: torch.nn.Module) -> None:
