@@ -138,6 +138,19 @@ def test_adversarial_gradients_reach_each_player_only_from_its_own_loss() -> Non
     assert all(g is not None and g.abs().sum() > 0 for g in from_auxiliary[1:])
 
 
+def test_adversarial_discriminator_loss_counts_only_in_training() -> None:
+    """Validation ranks epochs by the model's objective: D's own loss is logged, not added."""
+    loss = build_latent_loss("adversarial", 3, {"hidden_dim": 16})
+    z = codes(32, 3, shift=1.0)
+    torch.manual_seed(0)
+    training = loss.train()(z, torch.zeros(32))
+    torch.manual_seed(0)
+    scoring = loss.eval()(z, torch.zeros(32))
+    assert training.auxiliary > 0 and scoring.auxiliary == 0
+    torch.testing.assert_close(scoring.penalty, training.penalty)
+    torch.testing.assert_close(scoring.terms["disc"], training.auxiliary.detach())
+
+
 def test_adversarial_discriminator_learns_and_pulls_codes_to_the_prior() -> None:
     torch.manual_seed(0)
     loss = build_latent_loss("adversarial", 2, {"hidden_dim": 32, "weight": 1.0})

@@ -202,6 +202,8 @@ class AdversarialLatentLoss(LatentLoss):
     Both players train under one optimiser. D's loss sees detached codes, so it moves D alone;
     the encoder's non-saturating loss, -log D(z), goes through a detached copy of D's weights, so
     it moves the encoder alone. Summing the two is then the same as alternating their steps.
+    Outside training (validation, test) D's loss is logged but not added: it is D's objective,
+    not the model's, and validation ranks epochs for early stopping by the model's alone.
     """
 
     options: tuple[str, ...] = ("hidden_dim", "weight", "kl_weight")
@@ -234,4 +236,5 @@ class AdversarialLatentLoss(LatentLoss):
         fooled = functional_call(self.discriminator, frozen, (z,))  # (B, 1)
         g_loss = F.binary_cross_entropy_with_logits(fooled, torch.ones_like(fooled))
         terms = {"disc": d_loss.detach(), "adv": g_loss.detach()}
-        return LatentPenalty(self.weight * g_loss + self.kl_weight * kl.mean(), d_loss, terms)
+        auxiliary = d_loss if self.training else torch.zeros_like(d_loss)
+        return LatentPenalty(self.weight * g_loss + self.kl_weight * kl.mean(), auxiliary, terms)
