@@ -3,7 +3,8 @@
 Each input is one seed's ``benchmarks/results/zoo-avmnist-<tag>.json`` (``zoo.py --set seed=S``);
 an entry counts every file that holds it. The table gives each direction and joint coherence from the
 prior as mean ± std, then, per model, in how many of MultiVae's ten figures it is ahead on every
-seed: a lead that one seed's noise could explain is not counted.
+seed: a lead that one seed's noise could explain is not counted, and each figure missed is
+given with its worst seed's value, beside MultiVae's on the next row.
 
     python benchmarks/zoo_seeds.py --out zoo-avmnist-logmel32-seeds \\
         results/zoo-avmnist-logmel32.json results/zoo-avmnist-logmel32-seed1.json ...
@@ -80,7 +81,11 @@ def markdown(seeds: dict[str, list[dict[str, float]]], sources: list[str]) -> st
             cells.append(f"{statistics.fmean(values):.3f}{spread}" if values else "–")
         if label in MULTIVAE:
             ahead = ahead_on_every_seed(label, runs)
-            behind = [c for c in COLUMNS if c not in ahead]
+            # Each figure missed, with its worst seed: "behind" and "level at the ceiling" read
+            # the same in a count.
+            behind = [
+                f"{c} {min(r.get(c, -1.0) for r in runs):.4f}" for c in COLUMNS if c not in ahead
+            ]
             cells.append(f"{len(ahead)} of 10" + (f" (not: {', '.join(behind)})" if behind else ""))
         else:
             cells.append("–")
