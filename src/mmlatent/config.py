@@ -108,8 +108,8 @@ class TrainConfig:
     pulls the prior toward zero mean."""
     beta_warmup_epochs: int = 0
     """Epochs over which the KL weight rises linearly to the model's beta in training (epoch e
-    of W trains at beta (e + 1) / W);
-    validation always scores the model's beta, so early stopping compares like with like."""
+    of W trains at beta (e + 1) / W); validation always scores the model's beta, so early
+    stopping compares like with like."""
     patience: int = 5
     """Early stopping: epochs without validation improvement before stopping (0 disables)."""
     gradient_clip_val: float | None = None

@@ -121,8 +121,9 @@ class GenerativeModel(nn.Module, ABC):
         Exactly one source: ``n`` (prior), ``given`` (all samples have every given modality), or
         ``latent`` (codes from a sampler). ``sample_latent=False`` decodes the posterior mean
         instead of a draw (a mixture of experts decodes the mean of one given modality's expert,
-        chosen at random per row: the mixture's own mean can fall between its modes). ``targets`` defaults to every modality (``given`` ones included, which
-        makes ``generate(given=x)`` a reconstruction). Image/audio/vector come back as likelihood
+        chosen at random per row: the mixture's own mean can fall between its modes).
+        ``targets`` defaults to every modality (``given`` ones included, which makes
+        ``generate(given=x)`` a reconstruction). Image/audio/vector come back as likelihood
         means (images in [0, 1]), text as argmax token ids (long).
         """
 

@@ -398,7 +398,8 @@ class LatentModel(GenerativeModel):
     # -- the latent loss ------------------------------------------------------------------------
 
     def latent_code(self, posterior: Gaussian) -> Tensor:
-        """The code the decoders train on: a draw (VAE, WAE, AAE) or the mean (plain AE)."""
+        """The code the decoders train on, and generation from data decodes: a draw (VAE, WAE,
+        AAE) or the mean (a plain AE, whose encoder variances are never trained)."""
         return posterior.rsample() if self.latent_loss.samples_codes else posterior.mean
 
     def latent_penalty(self, z: Tensor, kl: Tensor) -> LatentPenalty:
@@ -475,9 +476,7 @@ class LatentModel(GenerativeModel):
         elif source == "given":
             assert given is not None
             posterior = self.posterior_for_generation(given)
-            # A plain autoencoder's encoder variance is never trained: decode its code itself.
-            draw = sample_latent and self.latent_loss.samples_codes
-            z = posterior.rsample() if draw else posterior.mean
+            z = self.latent_code(posterior) if sample_latent else posterior.mean
         else:
             assert n is not None
             z = self.prior_draw(n, sample_latent)

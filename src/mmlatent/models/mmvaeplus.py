@@ -204,10 +204,8 @@ class MMVAEPlus(LatentModel):
         elif source == "given":
             assert given is not None
             shared, private = self.generation_posteriors(given)
-            # A plain autoencoder's encoder variances are never trained: decode its codes themselves.
-            draw_codes = sample_latent and self.latent_loss.samples_codes
-            w = shared.rsample() if draw_codes else shared.mean
-            own = {m: g.rsample() if draw_codes else g.mean for m, g in private.items()}
+            w = self.latent_code(shared) if sample_latent else shared.mean
+            own = {m: self.latent_code(g) if sample_latent else g.mean for m, g in private.items()}
         else:
             assert n is not None
             w = self.prior_draw(n, sample_latent)
