@@ -66,7 +66,17 @@ def main() -> None:
     parser.add_argument("--data", choices=sorted(DATA_OPTIONS), default="digits")
     parser.add_argument("--runs", type=Path, nargs="+", required=True)
     parser.add_argument("--samplers", nargs="+", default=["gmm"])
+    parser.add_argument(
+        "--label",
+        action="append",
+        default=[],
+        help="names the generator of the run at this "
+        "place in --runs (default: its model); runs with one label are its seeds",
+    )
+    parser.add_argument("--tag", default="", help="results go to pixel-fid-<data>[-<tag>].*")
     args = parser.parse_args()
+    if len(args.label) > len(args.runs):
+        parser.error("more --label values than runs")
 
     data = load_dataset(args.data, **DATA_OPTIONS[args.data])  # --data choices are data set names
     test = data.tensors["image"][rows_with(data, "test", ["image"])]
@@ -77,11 +87,12 @@ def main() -> None:
     fid.update(test, real=True)
 
     scores: dict[str, list[float]] = {}
-    for path in args.runs:
+    for i, path in enumerate(args.runs):
         run = Run.load(path)
         gan = not run.model.capabilities.encodes
+        name = args.label[i] if i < len(args.label) else run.model.registry_name
         for sampler in [None] if gan else args.samplers:
-            label = f"{run.model.registry_name} ({sampler or 'noise'})"
+            label = f"{name} ({sampler or 'noise'})"
             fid.reset()
             fid.update(unconditional_images(run, sampler, data, run.config.seed), real=False)
             scores.setdefault(label, []).append(float(fid.compute()))
@@ -96,7 +107,7 @@ def main() -> None:
         }
         for label, v in scores.items()
     }
-    out = RESULTS / f"pixel-fid-{args.data}.json"
+    out = RESULTS / f"pixel-fid-{args.data}{'-' + args.tag if args.tag else ''}.json"
     out.write_text(json.dumps({"runs": [str(p) for p in args.runs], "fid": summary}, indent=2))
     lines = [
         f"Image FID on `{args.data}` in pooled pixels (the second image judge's front end), "

@@ -48,12 +48,13 @@ def figures(entry: dict[str, Any]) -> dict[str, float]:
     return out
 
 
-def collect(files: list[Path]) -> dict[str, list[dict[str, float]]]:
-    """{entry: [figures per seed]}, from the files that hold the entry, finished."""
+def collect(files: list[Path], only: set[str] | None = None) -> dict[str, list[dict[str, float]]]:
+    """{entry: [figures per seed]}, from the files that hold the entry, finished; with ``only``,
+    those entries alone (a file of one seed may hold models measured under other conditions)."""
     seeds: dict[str, list[dict[str, float]]] = {}
     for path in files:
         for label, entry in json.loads(path.read_text())["entries"].items():
-            if "coherence" in entry:
+            if "coherence" in entry and (only is None or label in only):
                 seeds.setdefault(label, []).append(figures(entry))
     return seeds
 
@@ -100,8 +101,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("files", type=Path, nargs="+", help="zoo results, one seed each")
     parser.add_argument("--out", required=True, help="results name, without extension")
+    parser.add_argument("--only", help="comma-separated entries to keep (default: all)")
     args = parser.parse_args()
-    seeds = collect(args.files)
+    seeds = collect(args.files, set(args.only.split(",")) if args.only else None)
     sources = [p.name for p in args.files]
     out = RESULTS / f"{args.out}.json"
     out.write_text(json.dumps({"sources": sources, "seeds": seeds}, indent=2))

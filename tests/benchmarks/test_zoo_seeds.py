@@ -40,3 +40,9 @@ def test_one_seed_behind_takes_the_lead_away(tmp_path: Path) -> None:
     assert "9 of 10 (not: joint prior 0.2770)" in table  # worst seed: 0.327 + 0.05 - 0.10
     assert "| mopoe | 2 | 0.697 ± 0.000 |" in table
     assert "| *MultiVae* |  | 0.647 |" in table
+
+
+def test_only_keeps_the_named_entries(tmp_path: Path) -> None:
+    files = [write(tmp_path / "s0.json", {"mopoe": entry(0.05), "jmvae": entry(0.0)})]
+    assert list(S.collect(files, {"jmvae"})) == ["jmvae"]
+    assert sorted(S.collect(files)) == ["jmvae", "mopoe"]

@@ -61,3 +61,12 @@ for _name in ("mopoe", "mmvae+"):
     _class = f"TestContractRefinedDecoders_{_name.replace('+', 'plus')}"
     _options = {**contract_options(_name), "decoder_refine": {"image": 2, "audio": 1}}
     globals()[_class] = type(_class, (ModelContract,), {"model_name": _name, "options": _options})
+
+
+# ... and with critics on the decoded grids, in every family whose objective feeds them.
+for _name in (n for n in MODELS.names() if model_class(n).capabilities.decoder_critics):
+    _class = f"TestContractDecoderCritics_{_name.replace('-', '_').replace('+', 'plus')}"
+    _options = contract_options(_name)
+    _grids = ("image", "audio") if model_class(_name).capabilities.multimodal else ("image",)
+    _options["decoder_critics"] = dict.fromkeys(_grids, 1.0)
+    globals()[_class] = type(_class, (ModelContract,), {"model_name": _name, "options": _options})

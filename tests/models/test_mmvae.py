@@ -165,7 +165,7 @@ def test_dreg_encoder_gradient_uses_squared_normalised_weights() -> None:
     z = model.stratified_draws(mean, logvar)  # (K, B, M, D)
     leaf = z.detach().requires_grad_()
     log_w = (
-        model.weighted_loglik(model.cross_logliks(leaf, data, present))
+        model.weighted_loglik(model.cross_logliks(leaf, data, present)[0])
         + model.prior_log_prob(leaf)
         - model.mixture_log_prob(leaf, mean.detach(), logvar.detach(), present)
     )  # (K, B, M); each entry depends on its own code only (no batch statistics)

@@ -97,6 +97,7 @@ def test_config_is_a_keyword_only_dataclass_with_documented_defaults() -> None:
         "modality_weights",
         "obs_scale",
         "decoder_refine",
+        "decoder_critics",
     }
 
 

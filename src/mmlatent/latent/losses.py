@@ -22,8 +22,8 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
-from torch.func import functional_call
 
+from mmlatent.nn.adversarial import through_frozen
 from mmlatent.registry import LATENT_LOSSES, register_latent_loss
 
 
@@ -200,8 +200,9 @@ class AdversarialLatentLoss(LatentLoss):
     """A discriminator D on codes: prior draws are real, encoder codes are fake (AAE).
 
     Both players train under one optimiser. D's loss sees detached codes, so it moves D alone;
-    the encoder's non-saturating loss, -log D(z), goes through a detached copy of D's weights, so
-    it moves the encoder alone. Summing the two is then the same as alternating their steps.
+    the encoder's non-saturating loss, -log D(z), goes through D's detached weights
+    (``through_frozen``), so it moves the encoder alone. Summing the two is then the same as
+    alternating their steps.
     Outside training (validation, test) D's loss is logged but not added: it is D's objective,
     not the model's, and validation ranks epochs for early stopping by the model's alone.
     """
@@ -232,8 +233,7 @@ class AdversarialLatentLoss(LatentLoss):
         d_loss = F.binary_cross_entropy_with_logits(
             real, torch.ones_like(real)
         ) + F.binary_cross_entropy_with_logits(fake, torch.zeros_like(fake))
-        frozen = {k: v.detach() for k, v in self.discriminator.named_parameters()}
-        fooled = functional_call(self.discriminator, frozen, (z,))  # (B, 1)
+        fooled = through_frozen(self.discriminator, z)  # (B, 1)
         g_loss = F.binary_cross_entropy_with_logits(fooled, torch.ones_like(fooled))
         terms = {"disc": d_loss.detach(), "adv": g_loss.detach()}
         auxiliary = d_loss if self.training else torch.zeros_like(d_loss)

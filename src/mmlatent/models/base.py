@@ -54,6 +54,9 @@ class Capabilities:
     conditional GAN needs its condition): joint coherence, latent samplers and free samples
     work."""
 
+    decoder_critics: bool = False
+    """Its objective feeds decoded outputs to critics (a latent model's ``decoder_critics``)."""
+
     def summary(self) -> str:
         """One line of the flags that hold, for tables and help text."""
         flags = {

@@ -83,6 +83,7 @@ class JMVAE(LatentModel):
             "ICLR 2017 workshop"
         ),
         trains_on_incomplete_rows=False,
+        decoder_critics=True,
     )
     config: JMVAEConfig
 
@@ -136,7 +137,14 @@ class JMVAE(LatentModel):
         }
         alpha_term = to_unimodal.sum(-1).mean()
         total, terms = self.objective(
-            loglik, self.prior_kl(joint), z, present, beta, alpha_kl=alpha_term, **coupling
+            loglik,
+            self.prior_kl(joint),
+            z,
+            present,
+            beta,
+            critics=self.critic_penalty(params, data, present),
+            alpha_kl=alpha_term,
+            **coupling,
         )
         return LossOutput(total=total + self.config.alpha * alpha_term, terms=terms)
 

@@ -28,6 +28,7 @@ from mmlatent.latent import (
 )
 from mmlatent.latent.fusion import require_some_present
 from mmlatent.models.base import GenerativeModel, LossOutput, generation_source
+from mmlatent.models.critics import DecoderCritics
 from mmlatent.nn import (
     build_decoder,
     build_encoder,
@@ -47,6 +48,16 @@ def maps_names(value: object, valid: Callable[[object], bool]) -> bool:
     options' shape)."""
     return isinstance(value, dict) and all(
         isinstance(name, str) and valid(v) for name, v in value.items()
+    )
+
+
+def is_positive_weight(value: object) -> bool:
+    """A finite number > 0 (not a bool): what a per-modality weight must be."""
+    return (
+        isinstance(value, int | float)
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+        and value > 0
     )
 
 
@@ -90,6 +101,11 @@ class LatentModelConfig:
     """Full-resolution 3x3 conv layers that end the named modalities' decoders (image and audio
     kinds), e.g. ``{"audio": 2}``; by default the stride-2 upsampling writes the output. Measured
     on AV-MNIST in ``docs/models.md``."""
+    decoder_critics: dict[str, float] = field(default_factory=dict)
+    """Weights of adversarial critics on the named image-like modalities' decoded outputs
+    (VAE-GAN, Larsen et al. 2016; ``mmlatent.models.critics``), e.g. ``{"audio": 1}``: the
+    decoders learn outputs a critic cannot tell from data, sharper than a likelihood's mean.
+    Families declare support in ``Capabilities.decoder_critics``."""
 
     def __post_init__(self) -> None:
         require(self.latent_dim >= 1, "latent_dim", "must be >= 1", self.latent_dim)
@@ -115,15 +131,7 @@ class LatentModelConfig:
             self.rescale,
         )
         require(
-            maps_names(
-                self.modality_weights,
-                lambda w: (
-                    isinstance(w, int | float)
-                    and not isinstance(w, bool)
-                    and math.isfinite(w)
-                    and w > 0
-                ),
-            ),
+            maps_names(self.modality_weights, is_positive_weight),
             "modality_weights",
             "must map modality names to finite weights > 0",
             self.modality_weights,
@@ -137,6 +145,12 @@ class LatentModelConfig:
             "decoder_refine",
             "must map modality names to layer counts >= 0",
             self.decoder_refine,
+        )
+        require(
+            maps_names(self.decoder_critics, is_positive_weight),
+            "decoder_critics",
+            "must map modality names to finite weights > 0",
+            self.decoder_critics,
         )
 
 
@@ -174,7 +188,7 @@ class LatentModel(GenerativeModel):
             f"must be one of {allowed} for {self.registry_name or type(self).__name__}",
             config.latent_loss,
         )
-        for option in ("decoder_refine", "modality_weights"):
+        for option in ("decoder_refine", "modality_weights", "decoder_critics"):
             named = getattr(config, option)
             require(
                 set(named) <= set(specs),
@@ -192,6 +206,7 @@ class LatentModel(GenerativeModel):
             likelihood_weights(list(self.specs.values()), config.rescale, config.modality_weights)
         )
         self.register_buffer("rec_weights", weights, persistent=False)  # (M,)
+        self.critics = self.build_critics()
 
     # -- what a family writes -------------------------------------------------------------------
 
@@ -230,6 +245,34 @@ class LatentModel(GenerativeModel):
     def refine(self, spec: ModalitySpec) -> int:
         """Full-resolution layers ending ``spec``'s decoder (``LatentModelConfig.decoder_refine``)."""
         return self.config.decoder_refine.get(spec.name, 0)
+
+    def build_critics(self) -> DecoderCritics | None:
+        """Critics on the decoded modalities that ``decoder_critics`` weighs, or None; a family
+        that cannot feed them refuses the option."""
+        weights = self.config.decoder_critics
+        if not weights:
+            return None
+        name = self.registry_name or type(self).__name__
+        require(
+            set(weights) <= set(self.specs),
+            "decoder_critics",
+            f"must name modalities {name} models ({', '.join(self.specs)})",
+            weights,
+        )
+        require(
+            self.capabilities.decoder_critics,
+            "decoder_critics",
+            f"is not supported by {name}",
+            self.config.decoder_critics,
+        )
+        flat = sorted(m for m in weights if len(self.specs[m].shape) != 3)
+        require(
+            not flat,
+            "decoder_critics",
+            f"must name image-like (C, H, W) modalities, not {', '.join(flat)}",
+            self.config.decoder_critics,
+        )
+        return DecoderCritics(self.specs, weights, self.config.hidden_dim)
 
     def build_prior(self) -> Prior:
         """p(z): N(0, I), or a full-covariance Gaussian learned with the model."""
@@ -395,6 +438,24 @@ class LatentModel(GenerativeModel):
         """sum_m w_m log p(x_m | z): (..., B)."""
         return (loglik * self.rec_weights).sum(-1)
 
+    def critic_penalty(
+        self, params: dict[str, Tensor], data: dict[str, Tensor], present: Tensor
+    ) -> LatentPenalty | None:
+        """The decoder critics on ``params`` (decoded from any codes; leading sample dimensions
+        allowed) against the rows of ``data`` that have each modality; None without critics."""
+        if self.critics is None:
+            return None
+        decoded, real = {}, {}
+        for i, m in enumerate(self.modalities):
+            if m in params and m in self.critics.weights:
+                spec = self.specs[m]
+                data_like = to_data(
+                    spec.likelihood, params[m], unit_interval=is_unit_interval(spec)
+                )
+                decoded[m] = data_like.reshape(-1, *spec.shape)
+                real[m] = data[m][present[:, i]]
+        return self.critics(decoded, real)
+
     # -- the latent loss ------------------------------------------------------------------------
 
     def latent_code(self, posterior: Gaussian) -> Tensor:
@@ -413,13 +474,16 @@ class LatentModel(GenerativeModel):
         z: Tensor,
         present: Tensor,
         beta: float | None,
+        critics: LatentPenalty | None = None,
         **extra_terms: Tensor,
     ) -> tuple[Tensor, dict[str, Tensor]]:
         """The regularised reconstruction objective most families train, with its logged terms:
-        ``-sum_m w_m log p(x_m|z) + beta * latent loss (+ the loss's own networks)``, batch mean.
+        ``-sum_m w_m log p(x_m|z) + beta * latent loss (+ the loss's own networks)``, batch mean,
+        plus the decoder critics' penalty (and their own loss) where ``critic_penalty`` gave one.
 
         ``loglik`` (B, M), ``kl`` (B,), ``z`` (B, D). Terms: ``rec_<m>``, ``kl``, ``elbo``
-        (unweighted, beta 1: the bound itself), ``latent`` and the latent loss's own.
+        (unweighted, beta 1: the bound itself), ``latent``, the latent loss's own and the
+        critics'.
         """
         beta = self.config.beta if beta is None else beta
         penalty = self.latent_penalty(z, kl)
@@ -429,6 +493,9 @@ class LatentModel(GenerativeModel):
         terms["elbo"] = (loglik.sum(-1) - kl).mean()
         terms["latent"] = penalty.penalty.detach()
         terms |= penalty.terms | extra_terms
+        if critics is not None:
+            total = total + critics.penalty + critics.auxiliary
+            terms |= critics.terms
         return total, terms
 
     # -- likelihood -----------------------------------------------------------------------------

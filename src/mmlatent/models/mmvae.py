@@ -110,6 +110,7 @@ class MMVAE(LatentModel):
             "Shi, Siddharth, Paige & Torr, Variational Mixture-of-Experts Autoencoders for "
             "Multi-Modal Deep Generative Models, NeurIPS 2019"
         ),
+        decoder_critics=True,
     )
     config: MMVAEConfig
 
@@ -184,13 +185,16 @@ class MMVAE(LatentModel):
         experts = self.expert(mean.unsqueeze(1), logvar.unsqueeze(1))  # (B, 1, M_j, D)
         return mixture_log_prob(experts, present.unsqueeze(1), z)
 
-    def cross_logliks(self, z: Tensor, data: dict[str, Tensor], present: Tensor) -> Tensor:
+    def cross_logliks(
+        self, z: Tensor, data: dict[str, Tensor], present: Tensor
+    ) -> tuple[Tensor, dict[str, Tensor]]:
         """log p(x_j | z) of every modality j for every draw z (K, B, M, D): (K, B, M, M_j),
-        0 where x_j is absent."""
+        0 where x_j is absent; and each modality decoded from the strata rows have, (K, N, ...)."""
         observed = self.observed(data, present)
         by_stratum = z.permute(0, 2, 1, 3)  # (K, M, B, D): batch last, as ``decode`` expects
         params = self.decode(by_stratum, list(observed), inputs=observed)  # (K, M, B, ...)
-        return self.log_likelihoods(params, data, present).transpose(1, 2)  # (K, B, M, M_j)
+        loglik = self.log_likelihoods(params, data, present).transpose(1, 2)  # (K, B, M, M_j)
+        return loglik, {m: p[:, present.T] for m, p in params.items()}
 
     def loss(
         self, data: dict[str, Tensor], mask: dict[str, Tensor], *, beta: float | None = None
@@ -206,7 +210,8 @@ class MMVAE(LatentModel):
         self.require_some_present(present)
         mean, logvar = self.experts(data, present)  # (B, M, D) each
         z = self.stratified_draws(mean, logvar)  # (K, B, M, D)
-        loglik = self.cross_logliks(z, data, present)  # (K, B, M, M_j)
+        loglik, decoded = self.cross_logliks(z, data, present)  # (K, B, M, M_j)
+        critics = self.critic_penalty(decoded, data, present)
         if self.config.estimator == "dreg":  # log q sees the draws, not the parameters
             mean, logvar = mean.detach(), logvar.detach()
         log_ratio = self.prior_log_prob(z) - self.mixture_log_prob(z, mean, logvar, present)
@@ -216,12 +221,15 @@ class MMVAE(LatentModel):
         if self.config.estimator == "elbo":
             codes = z[:, present]  # (K, N, D): the draws of every present expert
             total, terms = self.objective(
-                mean_loglik, kl, codes.reshape(-1, z.shape[-1]), present, beta
+                mean_loglik, kl, codes.reshape(-1, z.shape[-1]), present, beta, critics
             )
             return LossOutput(total=total, terms=terms)
         total, bound = self.importance_weighted(loglik, log_ratio, z, present, beta)
         terms = self.reconstruction_terms(mean_loglik, present)
         terms |= {"kl": kl.mean(), "elbo": bound.mean()}
+        if critics is not None:
+            total = total + critics.penalty + critics.auxiliary
+            terms |= critics.terms
         return LossOutput(total=total, terms=terms)
 
     def importance_weighted(

@@ -101,6 +101,7 @@ class MMVAEPlus(LatentModel):
             "Palumbo, Daunhawer & Vogt, MMVAE+: Enhancing the Generative Quality of Multimodal "
             "VAEs without Compromises, ICLR 2023"
         ),
+        decoder_critics=True,
     )
     config: MMVAEPlusConfig
 
@@ -227,8 +228,9 @@ class MMVAEPlus(LatentModel):
 
     def cross_log_likelihoods(
         self, w: Tensor, u: Tensor, data: dict[str, Tensor], present: Tensor
-    ) -> Tensor:
-        """log p(x_n | w, u_n) for every stratum's draws: (K, M_strata, B, M_targets).
+    ) -> tuple[Tensor, dict[str, Tensor]]:
+        """log p(x_n | w, u_n) for every stratum's draws: (K, M_strata, B, M_targets), and each
+        target's parameters decoded from the draws of the strata rows have, (K, N, ...).
 
         ``w`` (K, M, B, D), ``u`` (K, M, B, P): stratum m's own draws. Stratum n hands its own u_n
         to decoder n; every other stratum hands a draw from the auxiliary prior r_n.
@@ -237,7 +239,7 @@ class MMVAEPlus(LatentModel):
         observed = self.observed(data, present)
         own = torch.eye(strata, dtype=torch.bool, device=w.device)  # (M_strata, M_targets)
         flat_w = w.reshape(k * strata, batch, -1)  # (K*M, B, D): batch last, as decode needs
-        columns = []
+        columns, decoded = [], {}
         for j, n in enumerate(self.modalities):
             if n not in observed:
                 columns.append(w.new_zeros(k * strata, batch))
@@ -247,7 +249,9 @@ class MMVAEPlus(LatentModel):
             private = {n: u_n.reshape(k * strata, batch, -1)}
             params = self.decode(flat_w, [n], inputs=observed, private=private)
             columns.append(self.log_likelihoods(params, data, present)[..., j])  # (K*M, B)
-        return torch.stack(columns, dim=-1).reshape(k, strata, batch, -1)
+            by_stratum = params[n].reshape(k, strata, batch, *params[n].shape[2:])
+            decoded[n] = by_stratum[:, present.T]  # (K, N, ...): strata the rows have
+        return torch.stack(columns, dim=-1).reshape(k, strata, batch, -1), decoded
 
     def log_ratio(
         self, w: Tensor, u: Tensor, shared: Gaussian, private: Gaussian, present: Tensor
@@ -270,7 +274,8 @@ class MMVAEPlus(LatentModel):
         w, u = self.draws(shared), self.draws(private)  # (K, M, B, D), (K, M, B, P)
         if self.config.estimator == "dreg":  # log q without the score term (Tucker et al. 2019)
             shared, private = shared.detach(), private.detach()
-        loglik = self.cross_log_likelihoods(w, u, data, present)  # (K, M, B, M)
+        loglik, decoded = self.cross_log_likelihoods(w, u, data, present)  # (K, M, B, M)
+        critics = self.critic_penalty(decoded, data, present)
         ratio = self.log_ratio(w, u, shared, private, present)  # (K, M, B)
         strata = present.T  # (M, B): the strata of each row
         counts = strata.sum(0).to(w.dtype)  # (B,)
@@ -278,7 +283,7 @@ class MMVAEPlus(LatentModel):
         mean_loglik = torch.where(strata.unsqueeze(-1), loglik, 0.0).sum((0, 1)) / draws[:, None]
         mean_ratio = torch.where(strata, ratio, 0.0).sum((0, 1)) / draws  # (B,)
         codes = w[:, strata].reshape(-1, w.shape[-1])  # (K * N, D): draws of present strata
-        total, terms = self.objective(mean_loglik, mean_ratio, codes, present, beta)
+        total, terms = self.objective(mean_loglik, mean_ratio, codes, present, beta, critics)
         if self.config.latent_loss != "kl":
             total = total + self.private_penalty(u[:, strata].reshape(-1, u.shape[-1]), beta, terms)
         if self.config.estimator != "elbo":
@@ -286,6 +291,8 @@ class MMVAEPlus(LatentModel):
             bound = self.importance_bound(log_weights, w, u)  # (M, B)
             total = -(torch.where(strata, bound, 0.0).sum(0) / counts).mean()
             terms[self.config.estimator] = -total.detach()
+            if critics is not None:
+                total = total + critics.penalty + critics.auxiliary
         return LossOutput(total=total, terms=terms)
 
     def private_penalty(self, codes: Tensor, beta: float, terms: dict[str, Tensor]) -> Tensor:

@@ -50,6 +50,7 @@ class MoPoE(LatentModel):
         family="multimodal VAE",
         fusion="mixture of products of experts",
         paper="Sutter, Daunhawer & Vogt, Generalized Multimodal ELBO, ICLR 2021",
+        decoder_critics=True,
     )
     subsets: Tensor  # (S, M) bool buffer: which modalities each mixture component multiplies
 
@@ -82,6 +83,11 @@ class MoPoE(LatentModel):
         params = self.decode(z, list(observed), inputs=observed)
         loglik = self.log_likelihoods(params, data, present)  # (B, M), 0 where absent
         total, terms = self.objective(
-            loglik, mixture.mean_component_kl(self.prior_kl), z, present, beta
+            loglik,
+            mixture.mean_component_kl(self.prior_kl),
+            z,
+            present,
+            beta,
+            critics=self.critic_penalty(params, data, present),
         )
         return LossOutput(total=total, terms=terms)

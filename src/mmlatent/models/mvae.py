@@ -58,6 +58,7 @@ class MVAE(LatentModel):
             "Wu & Goodman, Multimodal Generative Models for Scalable Weakly-Supervised "
             "Learning, NeurIPS 2018"
         ),
+        decoder_critics=True,
     )
     config: MVAEConfig
     fixed_subsets: Tensor  # (T0, M) bool: the full set, then each singleton (when M > 1)
@@ -110,11 +111,13 @@ class MVAE(LatentModel):
 
     def subset_logliks(
         self, z: Tensor, subsets: Tensor, data: dict[str, Tensor], present: Tensor
-    ) -> Tensor:
+    ) -> tuple[Tensor, dict[str, Tensor]]:
         """log p(x_m | z_t) for the modalities of each term t: (T, B, M), 0 outside the subset
-        and where x_m is absent. One decoder call per modality over all terms that hold it."""
+        and where x_m is absent, and each modality decoded from those terms, (T_m, B, ...). One
+        decoder call per modality over all terms that hold it."""
         observed = self.observed(data, present)
-        columns = []
+        columns: list[Tensor] = []
+        decoded: dict[str, Tensor] = {}
         for i, m in enumerate(self.modalities):
             terms = subsets[:, i].nonzero().squeeze(-1)  # (T_m,) terms that reconstruct m
             column = z.new_zeros(z.shape[:2])  # (T, B)
@@ -122,8 +125,9 @@ class MVAE(LatentModel):
                 params = self.decode(z[terms], [m], inputs=observed)  # (T_m, B, ...)
                 ll = self.log_likelihoods(params, data, present)[..., i]  # (T_m, B)
                 column = column.index_copy(0, terms, ll)
+                decoded |= params
             columns.append(column)
-        return torch.stack(columns, dim=-1)  # (T, B, M)
+        return torch.stack(columns, dim=-1), decoded  # (T, B, M)
 
     def subset_term(
         self, loglik: Tensor, kl: Tensor, z: Tensor, counted: Tensor, beta: float
@@ -160,8 +164,9 @@ class MVAE(LatentModel):
         posteriors = [product_of_experts(mean, logvar, s & present) for s in subsets]
         z = torch.stack([self.latent_code(q) for q in posteriors])  # (T, B, D)
         kl = torch.stack([self.prior_kl(q) for q in posteriors])  # (T, B)
-        loglik = self.subset_logliks(z, subsets, data, present)  # (T, B, M)
-        total, terms = self.objective(loglik[0], kl[0], z[0], present, beta)
+        loglik, decoded = self.subset_logliks(z, subsets, data, present)  # (T, B, M)
+        critics = self.critic_penalty(decoded, data, present)
+        total, terms = self.objective(loglik[0], kl[0], z[0], present, beta, critics)
 
         missing = subsets.unsqueeze(1) & ~present  # (T, B, M): subset parts a row lacks
         holds = ~missing.any(-1)  # (T, B): the row has the whole subset

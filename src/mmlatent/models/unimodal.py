@@ -128,7 +128,10 @@ class UnimodalModel(LatentModel):
         params = self.decode(z, inputs={m: x})
         present = torch.ones(len(x), 1, dtype=torch.bool, device=x.device)  # (B', 1)
         loglik = self.log_likelihoods(params, {m: x}, present)  # (B', 1)
-        total, terms = self.objective(loglik, self.prior_kl(posterior), z, present, beta)
+        critics = self.critic_penalty(params, {m: x}, present)
+        total, terms = self.objective(
+            loglik, self.prior_kl(posterior), z, present, beta, critics=critics
+        )
         return LossOutput(total=total, terms=terms)
 
     def empty_loss(self) -> LossOutput:
@@ -140,7 +143,9 @@ class UnimodalModel(LatentModel):
 
 
 def _capabilities(family: str, paper: str) -> Capabilities:
-    return Capabilities(family=family, fusion="none", paper=paper, multimodal=False)
+    return Capabilities(
+        family=family, fusion="none", paper=paper, multimodal=False, decoder_critics=True
+    )
 
 
 @register_model("ae")

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
+from torch.func import functional_call
 
 
 @dataclass(frozen=True)
@@ -105,6 +106,15 @@ def gradient_penalty(
         (grads,) = torch.autograd.grad(scores.sum(), mixed, create_graph=True)
         norms = grads.reshape(len(grads), -1).norm(2, dim=1)  # (B,)
         return (norms - 1.0).pow(2).mean()
+
+
+def through_frozen(module: nn.Module, *inputs: Tensor) -> Tensor:
+    """``module(*inputs)`` through detached copies of its parameters: the gradient reaches the
+    inputs (a generator's, an encoder's) and never the module (their discriminator). Added to the
+    discriminator's own loss on detached inputs, one optimiser step then trains both players,
+    the same as alternating their steps."""
+    frozen = {name: p.detach() for name, p in module.named_parameters()}
+    return functional_call(module, frozen, inputs)
 
 
 def spectral_normed(module: nn.Module) -> nn.Module:
