@@ -115,3 +115,16 @@ def test_without_the_option_there_are_no_critics_or_their_terms() -> None:
     assert not any(
         k.startswith(("critic_", "fooled_")) for k in model.loss(data, full_mask(data)).terms
     )
+
+
+@pytest.mark.parametrize("name", ["mopoe", "mvae", "mmvae+"])
+def test_a_batch_without_the_modality_still_reaches_every_critic_weight(name: str) -> None:
+    """DDP needs every parameter in every step's graph, and every rank to log the same terms."""
+    model = build_model(name, SPECS, {**TINY, "decoder_critics": {"image": 1.0}})
+    data = make_batch()
+    mask = full_mask(data)
+    mask["image"][:] = False
+    out = model.loss(data, mask)
+    out.total.backward()
+    assert all(p.grad is not None for p in model.critics.parameters())
+    assert float(out.terms["critic_image"]) == 0.0 and float(out.terms["fooled_image"]) == 0.0

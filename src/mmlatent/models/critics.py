@@ -9,13 +9,16 @@ looks like, so the decoder commits to one sharp answer; the likelihood still dec
 
 Both players train under the model's one optimiser, as the adversarial latent loss does: the
 critic's loss sees detached outputs, the decoders' non-saturating loss goes through the critic's
-detached weights (:func:`mmlatent.nn.adversarial.through_frozen`).
+detached weights (:func:`mmlatent.nn.adversarial.through_frozen`). Under MMVAE's and MMVAE+'s
+``dreg`` estimator with k > 1, DReG's weights on the draws also scale the critic's gradient to
+the encoders (not to the decoders).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
+import torch
 from torch import Tensor, nn
 
 from mmlatent.latent import LatentPenalty
@@ -44,7 +47,9 @@ class DecoderCritics(nn.Module):
 
     def forward(self, decoded: Mapping[str, Tensor], real: Mapping[str, Tensor]) -> LatentPenalty:
         """``decoded[m]`` (N, *shape): outputs of the decoders, as data; ``real[m]`` (N', *shape):
-        rows of data. Modalities absent from ``decoded`` or without real rows add nothing.
+        rows of data. A critic with nothing to compare (no real or no decoded rows in the batch)
+        adds a zero that still reaches its weights, and logs zeros, so every process of a DDP run
+        sees the same parameters used and the same terms.
 
         ``penalty``: sum_m weight_m * the decoders' loss (already weighted: the caller adds it
         as it is); ``auxiliary``: the critics' loss, during training only, since it is their
@@ -55,6 +60,9 @@ class DecoderCritics(nn.Module):
         terms: dict[str, Tensor] = {}
         for m, critic in self.critics.items():
             if m not in decoded or len(real.get(m, ())) == 0 or len(decoded[m]) == 0:
+                unused = torch.stack([p.sum() for p in critic.parameters()]).sum() * 0.0
+                auxiliary = auxiliary + unused
+                terms |= {f"critic_{m}": zero, f"fooled_{m}": zero}
                 continue
             fake = decoded[m]
             critic_loss = CRITIC_LOSS.discriminator(critic(real[m]), critic(fake.detach()))
