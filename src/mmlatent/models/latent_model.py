@@ -439,10 +439,19 @@ class LatentModel(GenerativeModel):
         return (loglik * self.rec_weights).sum(-1)
 
     def critic_penalty(
-        self, params: dict[str, Tensor], data: dict[str, Tensor], present: Tensor
+        self,
+        params: dict[str, Tensor],
+        data: dict[str, Tensor],
+        present: Tensor,
+        drawn: Tensor | None = None,
     ) -> LatentPenalty | None:
         """The decoder critics on ``params`` (decoded from any codes; leading sample dimensions
-        allowed) against the rows of ``data`` that have each modality; None without critics."""
+        allowed) against the rows of ``data`` that have each modality; None without critics.
+
+        ``drawn``: a bool mask over the last leading dimensions of ``params``, the draws the
+        critics see (a mixture's: the strata each row has). Selected only when there are critics,
+        so a model without them pays nothing for it.
+        """
         if self.critics is None:
             return None
         decoded, real = {}, {}
@@ -452,9 +461,22 @@ class LatentModel(GenerativeModel):
                 data_like = to_data(
                     spec.likelihood, params[m], unit_interval=is_unit_interval(spec)
                 )
+                if drawn is not None:
+                    data_like = data_like[(..., drawn) + (slice(None),) * len(spec.shape)]
                 decoded[m] = data_like.reshape(-1, *spec.shape)
                 real[m] = data[m][present[:, i]]
         return self.critics(decoded, real)
+
+    @staticmethod
+    def with_critics(
+        total: Tensor, terms: dict[str, Tensor], critics: LatentPenalty | None
+    ) -> Tensor:
+        """``total`` plus the critics' penalty and their own loss, their terms added to
+        ``terms``; ``total`` itself without critics."""
+        if critics is None:
+            return total
+        terms |= critics.terms
+        return total + critics.penalty + critics.auxiliary
 
     # -- the latent loss ------------------------------------------------------------------------
 
@@ -493,10 +515,7 @@ class LatentModel(GenerativeModel):
         terms["elbo"] = (loglik.sum(-1) - kl).mean()
         terms["latent"] = penalty.penalty.detach()
         terms |= penalty.terms | extra_terms
-        if critics is not None:
-            total = total + critics.penalty + critics.auxiliary
-            terms |= critics.terms
-        return total, terms
+        return self.with_critics(total, terms, critics), terms
 
     # -- likelihood -----------------------------------------------------------------------------
 

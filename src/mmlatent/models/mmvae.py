@@ -189,12 +189,12 @@ class MMVAE(LatentModel):
         self, z: Tensor, data: dict[str, Tensor], present: Tensor
     ) -> tuple[Tensor, dict[str, Tensor]]:
         """log p(x_j | z) of every modality j for every draw z (K, B, M, D): (K, B, M, M_j),
-        0 where x_j is absent; and each modality decoded from the strata rows have, (K, N, ...)."""
+        0 where x_j is absent; and the parameters decoded, (K, M_strata, B, ...)."""
         observed = self.observed(data, present)
         by_stratum = z.permute(0, 2, 1, 3)  # (K, M, B, D): batch last, as ``decode`` expects
         params = self.decode(by_stratum, list(observed), inputs=observed)  # (K, M, B, ...)
         loglik = self.log_likelihoods(params, data, present).transpose(1, 2)  # (K, B, M, M_j)
-        return loglik, {m: p[:, present.T] for m, p in params.items()}
+        return loglik, params
 
     def loss(
         self, data: dict[str, Tensor], mask: dict[str, Tensor], *, beta: float | None = None
@@ -210,8 +210,8 @@ class MMVAE(LatentModel):
         self.require_some_present(present)
         mean, logvar = self.experts(data, present)  # (B, M, D) each
         z = self.stratified_draws(mean, logvar)  # (K, B, M, D)
-        loglik, decoded = self.cross_logliks(z, data, present)  # (K, B, M, M_j)
-        critics = self.critic_penalty(decoded, data, present)
+        loglik, params = self.cross_logliks(z, data, present)  # (K, B, M, M_j)
+        critics = self.critic_penalty(params, data, present, drawn=present.T)  # strata rows have
         if self.config.estimator == "dreg":  # log q sees the draws, not the parameters
             mean, logvar = mean.detach(), logvar.detach()
         log_ratio = self.prior_log_prob(z) - self.mixture_log_prob(z, mean, logvar, present)
@@ -227,10 +227,7 @@ class MMVAE(LatentModel):
         total, bound = self.importance_weighted(loglik, log_ratio, z, present, beta)
         terms = self.reconstruction_terms(mean_loglik, present)
         terms |= {"kl": kl.mean(), "elbo": bound.mean()}
-        if critics is not None:
-            total = total + critics.penalty + critics.auxiliary
-            terms |= critics.terms
-        return LossOutput(total=total, terms=terms)
+        return LossOutput(total=self.with_critics(total, terms, critics), terms=terms)
 
     def importance_weighted(
         self, loglik: Tensor, log_ratio: Tensor, z: Tensor, present: Tensor, beta: float

@@ -230,7 +230,7 @@ class MMVAEPlus(LatentModel):
         self, w: Tensor, u: Tensor, data: dict[str, Tensor], present: Tensor
     ) -> tuple[Tensor, dict[str, Tensor]]:
         """log p(x_n | w, u_n) for every stratum's draws: (K, M_strata, B, M_targets), and each
-        target's parameters decoded from the draws of the strata rows have, (K, N, ...).
+        target's decoded parameters, (K * M_strata, B, ...).
 
         ``w`` (K, M, B, D), ``u`` (K, M, B, P): stratum m's own draws. Stratum n hands its own u_n
         to decoder n; every other stratum hands a draw from the auxiliary prior r_n.
@@ -239,7 +239,8 @@ class MMVAEPlus(LatentModel):
         observed = self.observed(data, present)
         own = torch.eye(strata, dtype=torch.bool, device=w.device)  # (M_strata, M_targets)
         flat_w = w.reshape(k * strata, batch, -1)  # (K*M, B, D): batch last, as decode needs
-        columns, decoded = [], {}
+        columns: list[Tensor] = []
+        decoded: dict[str, Tensor] = {}
         for j, n in enumerate(self.modalities):
             if n not in observed:
                 columns.append(w.new_zeros(k * strata, batch))
@@ -249,8 +250,7 @@ class MMVAEPlus(LatentModel):
             private = {n: u_n.reshape(k * strata, batch, -1)}
             params = self.decode(flat_w, [n], inputs=observed, private=private)
             columns.append(self.log_likelihoods(params, data, present)[..., j])  # (K*M, B)
-            by_stratum = params[n].reshape(k, strata, batch, *params[n].shape[2:])
-            decoded[n] = by_stratum[:, present.T]  # (K, N, ...): strata the rows have
+            decoded |= params
         return torch.stack(columns, dim=-1).reshape(k, strata, batch, -1), decoded
 
     def log_ratio(
@@ -275,7 +275,10 @@ class MMVAEPlus(LatentModel):
         if self.config.estimator == "dreg":  # log q without the score term (Tucker et al. 2019)
             shared, private = shared.detach(), private.detach()
         loglik, decoded = self.cross_log_likelihoods(w, u, data, present)  # (K, M, B, M)
-        critics = self.critic_penalty(decoded, data, present)
+        # The critics see the draws of the strata each row has: (K * M, B), K outermost.
+        critics = self.critic_penalty(
+            decoded, data, present, drawn=present.T.repeat(self.config.k, 1)
+        )
         ratio = self.log_ratio(w, u, shared, private, present)  # (K, M, B)
         strata = present.T  # (M, B): the strata of each row
         counts = strata.sum(0).to(w.dtype)  # (B,)
@@ -291,8 +294,7 @@ class MMVAEPlus(LatentModel):
             bound = self.importance_bound(log_weights, w, u)  # (M, B)
             total = -(torch.where(strata, bound, 0.0).sum(0) / counts).mean()
             terms[self.config.estimator] = -total.detach()
-            if critics is not None:
-                total = total + critics.penalty + critics.auxiliary
+            total = self.with_critics(total, terms, critics)
         return LossOutput(total=total, terms=terms)
 
     def private_penalty(self, codes: Tensor, beta: float, terms: dict[str, Tensor]) -> Tensor:
