@@ -57,3 +57,12 @@ def test_the_table_shows_the_second_judges_joint_coherence_from_the_prior() -> N
     assert "| joint prior | joint prior (2nd judges) | joint fitted |" in table
     assert "| adv | 0.900 | 0.400 | 0.600 | 0.950 |" in table
     assert "| kl | 0.900 | 0.400 | – | 0.950 |" in table
+
+
+def test_the_header_says_how_many_rows_the_independent_judge_heard() -> None:
+    """Files written before ``--indep-rows`` heard 500 rows; the header must not claim more."""
+    entries = {"entries": {}, "independent_audio_judge_accuracy": 0.98}
+    assert "hearing up to 500 test rows" in Z.markdown(entries)
+    assert "hearing up to 2000 test rows" in Z.markdown(
+        {**entries, "independent_audio_judge_rows": 2000}
+    )
