@@ -1,5 +1,5 @@
-"""A run on two processes through Lightning's DDP (spawned, as pytest needs) trains and brings
-its weights back; stopped mid-epoch, it resumes to the weights of one that never stopped."""
+"""A run on two processes through Lightning's DDP (spawned, as pytest needs) trains, brings
+its weights back and releases its process group; stopped mid-epoch, it resumes to the weights of one that never stopped."""
 
 from pathlib import Path
 from typing import Any
@@ -56,6 +56,17 @@ class SignalDuringStep(L.Callback):
                     callback.received = "SIGTERM"
 
 
+class GroupAtTeardown(L.Callback):
+    """Writes, per rank, whether the process group still stood when the fit was torn down."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    def teardown(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
+        standing = torch.distributed.is_initialized()
+        (self.folder / f"rank{trainer.global_rank}").write_text(str(standing))
+
+
 def final_weights(run: Path) -> dict[str, torch.Tensor]:
     """The weights of the last step (``last.ckpt``) and the saved ones, under one name each."""
     last = torch.load(run / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=True)
@@ -69,11 +80,20 @@ def test_ddp_spawn_trains_on_two_cpu_processes_and_resumes_a_stopped_run(
 ) -> None:
     """One test for both, as each DDP fit spawns two processes that import everything again."""
     config = RunConfig().with_overrides(DDP_SPAWN)
-    whole = fit(config, tmp_path / "whole", data=tiny_data)
-    assert_trained_and_brought_back(whole, tiny_data)
-    reference = final_weights(whole.path)
-
     build_trainer = fit_module.build_trainer
+
+    def recording_trainer(*args: Any, **kwargs: Any) -> L.Trainer:
+        trainer = build_trainer(*args, **kwargs)
+        trainer.callbacks.append(GroupAtTeardown(tmp_path))  # type: ignore[attr-defined]
+        return trainer
+
+    with monkeypatch.context() as patch:
+        patch.setattr(fit_module, "build_trainer", recording_trainer)
+        whole = fit(config, tmp_path / "whole", data=tiny_data)
+    assert_trained_and_brought_back(whole, tiny_data)
+    # Both ranks released the group before exiting, rather than leaving it to the interpreter.
+    assert [(tmp_path / f"rank{r}").read_text() for r in (0, 1)] == ["False", "False"]
+    reference = final_weights(whole.path)
 
     def stopping_trainer(*args: Any, **kwargs: Any) -> L.Trainer:
         trainer = build_trainer(*args, **kwargs)

@@ -11,6 +11,7 @@ from lightning.pytorch.loggers import CSVLogger
 from mmlatent.config import TrainConfig
 from mmlatent.run import PROGRESS_DIR, RESUME_CHECKPOINT
 from mmlatent.training.callbacks import NaNGuard, ResumeCheckpoint
+from mmlatent.training.distributed import ReleaseProcessGroup
 from mmlatent.training.progress import SampleGrids
 
 MONITOR = "val/loss"
@@ -36,6 +37,7 @@ def build_trainer(
         LearningRateMonitor(logging_interval="epoch"),
         ResumeCheckpoint(run_dir / RESUME_CHECKPOINT, cfg.checkpoint_every_n_steps),
         SampleGrids(run_dir / PROGRESS_DIR, seed=seed),
+        ReleaseProcessGroup(),
     ]
     checkpoint = ModelCheckpoint(
         dirpath=run_dir / "checkpoints",
