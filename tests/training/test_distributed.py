@@ -22,7 +22,8 @@ def group() -> Iterator[None]:
 
 
 def fit_end(world_size: int) -> None:
-    trainer: Any = SimpleNamespace(world_size=world_size)
+    strategy = SimpleNamespace(barrier=lambda name: dist.barrier())
+    trainer: Any = SimpleNamespace(world_size=world_size, strategy=strategy)
     ReleaseProcessGroup().on_fit_end(trainer, None)  # type: ignore[arg-type]
 
 

@@ -18,5 +18,5 @@ class ReleaseProcessGroup(L.Callback):
 
     def on_fit_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         if trainer.world_size > 1 and dist.is_available() and dist.is_initialized():
-            dist.barrier()
+            trainer.strategy.barrier("release_process_group")  # on the right device for NCCL
             dist.destroy_process_group()
