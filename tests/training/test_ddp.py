@@ -1,5 +1,6 @@
 """A run on two processes through Lightning's DDP (spawned, as pytest needs) trains, brings
-its weights back and releases its process group; stopped mid-epoch, it resumes to the weights of one that never stopped."""
+its weights back and releases its process group; stopped mid-epoch, it resumes to the weights
+of one that never stopped."""
 
 from pathlib import Path
 from typing import Any

@@ -11,8 +11,8 @@ class ReleaseProcessGroup(L.Callback):
     destroyed while the interpreter is still whole.
 
     Left to the interpreter's exit, a gloo rank that finished first now and then aborted
-    ("terminate called without an active exception") while the other was still saving, and a
-    run whose training had succeeded failed. Only on success: after an exception one rank may
+    ("terminate called without an active exception") while the other was still running, and
+    a run whose training had succeeded failed. Only on success: after an exception one rank may
     never reach the barrier. Lightning starts a new group for a later fit in the same process.
     """
 
