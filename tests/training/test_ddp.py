@@ -2,6 +2,8 @@
 its weights back and releases its process group; stopped mid-epoch, it resumes to the weights
 of one that never stopped."""
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -68,6 +70,21 @@ class GroupAtTeardown(L.Callback):
         (self.folder / f"rank{trainer.global_rank}").write_text(str(standing))
 
 
+@contextmanager
+def trainers_with(callback: L.Callback, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Within the block, every trainer ``fit`` builds carries ``callback`` too."""
+    build_trainer = fit_module.build_trainer
+
+    def with_callback(*args: Any, **kwargs: Any) -> L.Trainer:
+        trainer = build_trainer(*args, **kwargs)
+        trainer.callbacks.append(callback)  # type: ignore[attr-defined]
+        return trainer
+
+    with monkeypatch.context() as patch:
+        patch.setattr(fit_module, "build_trainer", with_callback)
+        yield
+
+
 def final_weights(run: Path) -> dict[str, torch.Tensor]:
     """The weights of the last step (``last.ckpt``) and the saved ones, under one name each."""
     last = torch.load(run / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=True)
@@ -81,31 +98,17 @@ def test_ddp_spawn_trains_on_two_cpu_processes_and_resumes_a_stopped_run(
 ) -> None:
     """One test for both, as each DDP fit spawns two processes that import everything again."""
     config = RunConfig().with_overrides(DDP_SPAWN)
-    build_trainer = fit_module.build_trainer
-
-    def recording_trainer(*args: Any, **kwargs: Any) -> L.Trainer:
-        trainer = build_trainer(*args, **kwargs)
-        trainer.callbacks.append(GroupAtTeardown(tmp_path))  # type: ignore[attr-defined]
-        return trainer
-
-    with monkeypatch.context() as patch:
-        patch.setattr(fit_module, "build_trainer", recording_trainer)
+    with trainers_with(GroupAtTeardown(tmp_path), monkeypatch):
         whole = fit(config, tmp_path / "whole", data=tiny_data)
     assert_trained_and_brought_back(whole, tiny_data)
     # Both ranks released the group before exiting, rather than leaving it to the interpreter.
     assert [(tmp_path / f"rank{r}").read_text() for r in (0, 1)] == ["False", "False"]
     reference = final_weights(whole.path)
 
-    def stopping_trainer(*args: Any, **kwargs: Any) -> L.Trainer:
-        trainer = build_trainer(*args, **kwargs)
-        trainer.callbacks.append(SignalDuringStep(5))  # type: ignore[attr-defined]
-        return trainer
-
     run = tmp_path / "stopped"
-    with monkeypatch.context() as patch:
-        patch.setattr(fit_module, "build_trainer", stopping_trainer)
-        with pytest.raises(Exception, match="SIGTERM received"):
-            fit(config, run, data=tiny_data)
+    stopped = pytest.raises(Exception, match="SIGTERM received")
+    with trainers_with(SignalDuringStep(5), monkeypatch), stopped:
+        fit(config, run, data=tiny_data)
     state = read_checkpoint(run / RESUME_CHECKPOINT)
     assert (state["epoch"], state["global_step"]) == (1, 5)  # the second of 3 steps of epoch 1
     # Both ranks' place in the epoch, as one number: 2 batches of 4 rows on each of 2 ranks.
