@@ -203,6 +203,23 @@ def test_generate_refuses_a_sample_count_below_one(fitted, tmp_path, capsys):
     assert not tmp_path.joinpath("generated_000_image.png").exists()
 
 
+def test_generate_posterior_mean_makes_one_output_that_no_seed_changes(fitted, tmp_path, capsys):
+    _, run = fitted
+    base = ["generate", str(run), "--given", "text=a square", "--targets", "image"]
+
+    def image(*extra: str, seed: int) -> bytes:
+        out = tmp_path / f"{len(extra)}-{seed}"
+        assert main([*base, *extra, "--n", "1", "--seed", str(seed), "--out", str(out)]) == 0
+        (png,) = out.glob("*.png")
+        return np.asarray(Image.open(png)).tobytes()
+
+    assert image("--posterior-mean", seed=0) == image("--posterior-mean", seed=1)
+    assert image(seed=0) != image(seed=1)  # draws do change with the seed
+    assert main([*base, "--posterior-mean", "--n", "3", "--out", str(tmp_path / "x")]) == 2
+    assert "--posterior-mean makes one output (the mean), not --n 3" in capsys.readouterr().err
+    assert not (tmp_path / "x").exists()
+
+
 def test_generate_names_unknown_words_and_refuses_text_with_none_known(fitted, tmp_path, capsys):
     _, run = fitted
     base = ["generate", str(run), "--targets", "image", "--n", "1"]

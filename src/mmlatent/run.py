@@ -105,12 +105,14 @@ class Run:
         n: int | None = None,
         latent: Tensor | None = None,
         seed: int | None = None,
+        sample_latent: bool = True,
     ) -> dict[str, list[Any]]:
         """Generate raw outputs (strings, uint8 images, waveforms) per target modality.
 
         With ``given``, each given list must have the same length; with ``n`` as well, a single
         given item is repeated ``n`` times (n different draws from its posterior). ``targets``
         defaults to what the model makes by default (every modality it has, or a GAN's one).
+        ``sample_latent=False`` decodes means instead of draws (``GenerativeModel.generate``).
         """
         if n is not None and n < 1:
             raise ValueError(f"n must be a positive number of samples, got {n}")
@@ -127,11 +129,11 @@ class Run:
             tensors = self.preprocess(given)
             if n is not None:
                 tensors = {k: _repeat_to(v, n, k) for k, v in tensors.items()}
-            out = self.model.generate(given=tensors, targets=targets)
+            out = self.model.generate(given=tensors, targets=targets, sample_latent=sample_latent)
         elif latent is not None:
             out = self.model.generate(latent=latent, targets=targets)
         else:
-            out = self.model.generate(n or 1, targets=targets)
+            out = self.model.generate(n or 1, targets=targets, sample_latent=sample_latent)
         # One batched call per modality: audio's Griffin-Lim runs once over all clips.
         return {t: self.modalities[t].postprocess_many(xs.cpu()) for t, xs in out.items()}
 

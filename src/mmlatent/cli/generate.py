@@ -10,6 +10,8 @@ from typing import Any
 from mmlatent.cli.common import parse_pairs
 from mmlatent.registry import SAMPLERS
 
+DEFAULT_DRAWS = 8
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("generate", help="generate target modalities from given ones")
@@ -22,7 +24,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         help='text="a handwritten seven", image=path.png, audio=path.wav; repeatable',
     )
     p.add_argument("--targets", help="comma-separated modalities (default: all not given)")
-    p.add_argument("--n", type=int, default=8)
+    p.add_argument("--n", type=int, help=f"draws from the posterior (default {DEFAULT_DRAWS})")
+    p.add_argument(
+        "--posterior-mean",
+        action="store_true",
+        help="decode the posterior's mean instead of drawing: one output, the model's most "
+        "typical answer (audio from images is heard more reliably; docs/models.md)",
+    )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", type=Path, default=Path("generated"))
     p.set_defaults(handler=cmd_generate)
@@ -81,17 +89,33 @@ def check_words(name: str, text: str, modality: Any) -> None:
 def cmd_generate(args: argparse.Namespace) -> int:
     from mmlatent.run import Run
 
-    if args.n < 1:
-        raise ValueError(f"--n must be a positive number of samples, got {args.n}")
+    n = draw_count(args.n, args.posterior_mean)
     run = Run.load(args.run)
     given = read_given(run, parse_pairs(args.given, "--given"))
     if not given:
         raise ValueError("give at least one --given MODALITY=VALUE (or use `mmlatent sample`)")
     targets = args.targets.split(",") if args.targets else served_targets(run.model, given)
-    outputs = run.generate(given=given, targets=targets, n=args.n, seed=args.seed)
+    outputs = run.generate(
+        given=given,
+        targets=targets,
+        n=n,
+        seed=args.seed,
+        sample_latent=not args.posterior_mean,
+    )
     written = run.write_outputs(outputs, args.out, prefix="generated")
     print(f"wrote {len(written)} files to {args.out}")
     return 0
+
+
+def draw_count(n: int | None, posterior_mean: bool) -> int:
+    """How many outputs ``generate`` makes: one posterior mean, or ``n`` draws."""
+    if n is not None and n < 1:
+        raise ValueError(f"--n must be a positive number of samples, got {n}")
+    if posterior_mean:
+        if n not in (None, 1):
+            raise ValueError(f"--posterior-mean makes one output (the mean), not --n {n}")
+        return 1
+    return DEFAULT_DRAWS if n is None else n
 
 
 def served_targets(model: Any, given: dict[str, Any]) -> list[str] | None:
