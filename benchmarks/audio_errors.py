@@ -19,8 +19,6 @@ the runs; results go to ``benchmarks/results/audio-errors-<tag>.json`` and a Mar
 
 from __future__ import annotations
 
-import argparse
-import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -34,8 +32,11 @@ from independent_judge import (
     blurred,
     griffin_lim_ceiling,
     judge_for,
+    labelled_runs,
     pick_rows,
+    run_arguments,
     waveforms,
+    write_results,
 )
 
 from mmlatent.evaluation import train_judges
@@ -86,10 +87,16 @@ def crosstab(text_right: np.ndarray, audio_right: np.ndarray) -> dict[str, float
 
 
 @torch.no_grad()
-def diagnose(path: Path, judge: Any, *, rows: int, seed: int) -> dict[str, Any]:
+def heard_run(path: Path) -> tuple[Run, Any, Any, dict[str, Any]]:
+    """A run, its model (in eval mode), its data and the project's judges for that data."""
     run = Run.load(path)
-    model, data = run.model.eval(), load_run_data(run)
+    data = load_run_data(run)
     judges = train_judges(data, seed=run.config.seed, max_epochs=run.config.eval.judge_epochs)
+    return run, run.model.eval(), data, judges
+
+
+def diagnose(path: Path, judge: Any, *, rows: int, seed: int) -> dict[str, Any]:
+    run, model, data, judges = heard_run(path)
     audio = audio_modality(run, data)  # its own Griffin-Lim
     picked = pick_rows(rows_with(data, "test", ["image", "audio"]), rows, seed)
     labels = data.labels[picked].numpy()
@@ -155,26 +162,17 @@ def markdown(results: dict[str, Any]) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("runs", type=Path, nargs="+")
-    parser.add_argument("--label", action="append", default=[], help="one per run, in order")
-    parser.add_argument("--tag", required=True)
-    parser.add_argument("--rows", type=int, default=1000)
+    parser = run_arguments(__doc__.splitlines()[0])
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
-    labels = args.label or [str(p) for p in args.runs]
-    if len(labels) != len(args.runs):
-        parser.error("give one --label per run, or none")
+    runs = labelled_runs(parser, args)
     torch.set_num_threads(1)
     judge = judge_for("avmnist")
     results: dict[str, Any] = {"rows": args.rows, "seed": args.seed, "runs": {}}
-    for label, path in zip(labels, args.runs, strict=True):
+    for label, path in runs:
         print(f"== {label}", flush=True)
         results["runs"][label] = diagnose(path, judge, rows=args.rows, seed=args.seed)
-    out = RESULTS / f"audio-errors-{args.tag}.json"
-    out.write_text(json.dumps(results, indent=2))
-    out.with_suffix(".md").write_text(markdown(results))
-    print(out.with_suffix(".md").read_text())
+    write_results(results, RESULTS / f"audio-errors-{args.tag}.json", markdown(results))
 
 
 if __name__ == "__main__":

@@ -627,6 +627,34 @@ def griffin_lim_ceiling(
     return judge.accuracy(waves, None, data.labels[rows].numpy())
 
 
+# --- scripts that hear several runs (audio_errors.py, audio_remedies.py) ------------------------
+def run_arguments(description: str) -> argparse.ArgumentParser:
+    """A parser for runs to hear, a ``--label`` per run, a results ``--tag`` and ``--rows``."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("runs", type=Path, nargs="+")
+    parser.add_argument("--label", action="append", default=[], help="one per run, in order")
+    parser.add_argument("--tag", required=True)
+    parser.add_argument("--rows", type=int, default=1000)
+    return parser
+
+
+def labelled_runs(
+    parser: argparse.ArgumentParser, args: argparse.Namespace
+) -> list[tuple[str, Path]]:
+    """(label, run) pairs; a run's path is its label when no ``--label`` is given."""
+    labels = args.label or [str(p) for p in args.runs]
+    if len(labels) != len(args.runs):
+        parser.error("give one --label per run, or none")
+    return list(zip(labels, args.runs, strict=True))
+
+
+def write_results(results: dict[str, Any], path: Path, table: str) -> None:
+    """``path`` (.json) and its Markdown ``table`` beside it, the table printed too."""
+    path.write_text(json.dumps(results, indent=2))
+    path.with_suffix(".md").write_text(table)
+    print(table)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("datasets", nargs="*", default=["avmnist", "digits"], choices=[*RECIPES])
