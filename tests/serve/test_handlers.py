@@ -37,6 +37,14 @@ def test_the_same_seed_gives_the_same_pictures(state):
     assert read != [p.read_bytes() for p in other.images]
 
 
+def test_the_posterior_mean_gives_one_output_whatever_the_seed_and_n(state):
+    first = handlers.generate(state, text="two", n=3, seed=3, posterior_mean=True)
+    other = handlers.generate(state, text="two", n=3, seed=4, posterior_mean=True)
+    assert len(first.images) == len(first.audio) == 1
+    assert first.images[0].read_bytes() == other.images[0].read_bytes()
+    assert first.labels == ["text → mean"]
+
+
 def test_a_drawing_on_transparent_paper_gives_text_and_audio(state):
     canvas = np.zeros((280, 280, 4), dtype=np.uint8)
     canvas[60:220, 130:150] = 255  # a white stroke, opaque

@@ -176,16 +176,20 @@ def generate_tab(gr: Any, state: ServeState) -> None:
             with gr.Row():
                 n = gr.Slider(1, MAX_PLAYERS, value=4, step=1, label="n")
                 seed = gr.Number(value=0, precision=0, label="seed")
+            mean = gr.Checkbox(
+                value=False,
+                label="posterior mean: one output, the most typical (instead of n draws)",
+            )
             button = gr.Button("Generate", variant="primary", elem_id="generate-button")
         with gr.Column():
             outputs = OutputWidgets(gr)
 
-    def on_generate(text: Any, image: Any, audio: Any, n: Any, seed: Any) -> list[Any]:
-        return outputs.values(handlers.generate(state, text, image, audio, n, seed))
+    def on_generate(text: Any, image: Any, audio: Any, n: Any, seed: Any, mean: bool) -> list[Any]:
+        return outputs.values(handlers.generate(state, text, image, audio, n, seed, mean))
 
     button.click(
         page_errors(gr, on_generate),
-        [*inputs, n, seed],
+        [*inputs, n, seed, mean],
         outputs.components,
         api_name="generate",
     )

@@ -195,18 +195,25 @@ def generate(
     audio: Any = None,
     n: Any = 4,
     seed: Any = 0,
+    posterior_mean: bool = False,
 ) -> Outputs:
-    """Every modality not given, ``n`` draws from the posterior of what was given."""
+    """Every modality not given: ``n`` draws from the posterior of what was given, or with
+    ``posterior_mean`` one output decoded from its mean (the most typical answer)."""
     run = state.run
     given = read_inputs(run, text, image, audio)
     if not given:
         raise UploadError("give a text, an image or a sound to generate from")
-    n = check_count(n, "n", MAX_N)
+    n = 1 if posterior_mean else check_count(n, "n", MAX_N)
     targets = [m for m in run.modalities if m not in given] or list(run.modalities)
     outputs = run.generate(
-        given={m: [raw] for m, raw in given.items()}, targets=targets, n=n, seed=int(seed)
+        given={m: [raw] for m, raw in given.items()},
+        targets=targets,
+        n=n,
+        seed=int(seed),
+        sample_latent=not posterior_mean,
     )
-    labels = [f"{'+'.join(given)} → #{i + 1}" for i in range(n)]
+    source = "+".join(given)
+    labels = [f"{source} → mean"] if posterior_mean else [f"{source} → #{i + 1}" for i in range(n)]
     return render(run, outputs, state.new_folder(), labels)
 
 
