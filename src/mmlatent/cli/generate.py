@@ -29,7 +29,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--posterior-mean",
         action="store_true",
         help="decode the posterior's mean instead of drawing: one output, the model's most "
-        "typical answer (audio from images is heard more reliably; docs/models.md)",
+        "typical answer (audio from images is heard more reliably; docs/models.md); a mixture "
+        "of experts given several modalities decodes one expert's mean, chosen by --seed",
     )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", type=Path, default=Path("generated"))
