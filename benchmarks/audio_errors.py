@@ -86,7 +86,6 @@ def crosstab(text_right: np.ndarray, audio_right: np.ndarray) -> dict[str, float
     }
 
 
-@torch.no_grad()
 def heard_run(path: Path) -> tuple[Run, Any, Any, dict[str, Any]]:
     """A run, its model (in eval mode), its data and the project's judges for that data."""
     run = Run.load(path)
@@ -95,6 +94,7 @@ def heard_run(path: Path) -> tuple[Run, Any, Any, dict[str, Any]]:
     return run, run.model.eval(), data, judges
 
 
+@torch.no_grad()
 def diagnose(path: Path, judge: Any, *, rows: int, seed: int) -> dict[str, Any]:
     run, model, data, judges = heard_run(path)
     audio = audio_modality(run, data)  # its own Griffin-Lim

@@ -114,11 +114,14 @@ class Ears:
         }
 
 
-def generated(model: Any, data: Any, rows: Tensor, make: Callable[..., Tensor]) -> Tensor:
-    """``make(given)`` over ``rows`` in batches, the noise seeded alike for every remedy."""
+def generated(
+    data: Any, rows: Tensor, make: Callable[..., Tensor], sources: Sequence[str] = ("image",)
+) -> Tensor:
+    """``make(given)`` over ``rows`` given ``sources``, in batches, the noise seeded alike for
+    every remedy."""
     torch.manual_seed(0)
     with torch.no_grad():
-        return torch.cat([make(given_rows(data, chunk, ("image",))) for chunk in rows.split(BATCH)])
+        return torch.cat([make(given_rows(data, chunk, sources)) for chunk in rows.split(BATCH)])
 
 
 def given_rows(data: Any, chunk: Tensor, sources: Sequence[str]) -> dict[str, Tensor]:
@@ -176,16 +179,12 @@ def diagnose(path: Path, judge: Any, *, rows: int) -> dict[str, Any]:
     out: dict[str, Any] = {"run": str(path), "rows": len(picked)}
     out["gain"] = {"mean": float(gain.mean()), "min": float(gain.min()), "max": float(gain.max())}
     for name, make in remedies(model).items():
-        mels = generated(model, data, picked, make)
+        mels = generated(data, picked, make)
         out[name] = ears(mels, truth)
         if name == "draw":
             out["GV postfilter"] = ears(postfilter(mels, gain), truth)
         print(f"  {name}: {out[name]}", flush=True)
-    torch.manual_seed(0)
-    with torch.no_grad():
-        rebuilt = torch.cat(
-            [audio_from(model, given_rows(data, c, ("audio",))) for c in picked.split(BATCH)]
-        )
+    rebuilt = generated(data, picked, lambda given: audio_from(model, given), ("audio",))
     out["audio->audio"] = ears(rebuilt, truth)
     out["audio->audio, GV postfilter"] = ears(postfilter(rebuilt, gain), truth)
     return out
