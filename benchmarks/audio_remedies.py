@@ -8,7 +8,7 @@ same log-mels) when the code or the output is changed in one way at a time:
 * ``draw``: one code drawn from the image's posterior, the coherence protocol (the baseline);
 * ``temperature 0.5``: the draw pulled half-way to the posterior mean (mean + 0.5 (draw - mean));
 * ``mean code``: the posterior mean itself (both of these, as ``generate(latent=...)`` and
-  ``sample_latent=False`` do, leave MMVAE+'s private audio latent at its prior's mean, zero);
+  ``temperature=0`` do, leave MMVAE+'s private audio latent at its prior's mean, zero);
 * ``Gibbs 1``: the drawn code's audio fed back with the image, and a code drawn from
   q(z | image, audio) decoded again (the imputation chain of Rezende et al. 2014, one step);
 * ``GV postfilter``: each generated log-mel's deviations from its own time average scaled per mel
@@ -149,9 +149,9 @@ def remedies(model: Any) -> dict[str, Callable[[dict[str, Tensor]], Tensor]]:
     return {
         "draw": lambda given: audio_from(model, given),
         "temperature 0.5": at_temperature(0.5),
-        "mean code": lambda given: model.generate(
-            given=given, targets=["audio"], sample_latent=False
-        )["audio"],
+        "mean code": lambda given: model.generate(given=given, targets=["audio"], temperature=0)[
+            "audio"
+        ],
         "Gibbs 1": gibbs,
     }
 

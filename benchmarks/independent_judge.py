@@ -553,7 +553,7 @@ def audio_coherence(
     seed: int = 0,
     split: str = "test",
     batch_size: int = 250,
-    sample_latent: bool = True,
+    temperature: float = 1.0,
 ) -> dict[str, float]:
     """Fraction of generated audio the independent judge labels as its source row's label.
 
@@ -586,7 +586,7 @@ def audio_coherence(
                     for chunk in rows.split(batch_size):
                         given = {m: data.tensors[m][chunk].to(device) for m in sources}
                         out = model.generate(
-                            given=given, targets=["audio"], sample_latent=sample_latent
+                            given=given, targets=["audio"], temperature=temperature
                         )
                         heard = judge.predict(waveforms(audio, out["audio"]))
                         hits += int((heard == data.labels[chunk].numpy()).sum())

@@ -203,21 +203,31 @@ def test_generate_refuses_a_sample_count_below_one(fitted, tmp_path, capsys):
     assert not tmp_path.joinpath("generated_000_image.png").exists()
 
 
-def test_generate_posterior_mean_makes_one_output_that_no_seed_changes(fitted, tmp_path, capsys):
+def test_generate_temperature_and_posterior_mean(fitted, tmp_path, capsys):
     _, run = fitted
     base = ["generate", str(run), "--given", "text=a square", "--targets", "image"]
 
     def image(*extra: str, seed: int) -> bytes:
-        out = tmp_path / f"{len(extra)}-{seed}"
+        out = tmp_path / f"{'_'.join(extra)}-{seed}"
         assert main([*base, *extra, "--n", "1", "--seed", str(seed), "--out", str(out)]) == 0
         (png,) = out.glob("*.png")
         return np.asarray(Image.open(png)).tobytes()
 
     assert image("--posterior-mean", seed=0) == image("--posterior-mean", seed=1)
+    assert image("--temperature", "0", seed=0) == image("--posterior-mean", seed=2)
     assert image(seed=0) != image(seed=1)  # draws do change with the seed
+    assert image("--temperature", "1", seed=0) == image(seed=0)
+    assert image("--temperature", "0.5", seed=0) not in (
+        image(seed=0),
+        image("--posterior-mean", seed=0),
+    )
     assert main([*base, "--posterior-mean", "--n", "3", "--out", str(tmp_path / "x")]) == 2
-    assert "--posterior-mean makes one output (the mean), not --n 3" in capsys.readouterr().err
+    assert "makes one output (the mean), not --n 3" in capsys.readouterr().err
+    assert main([*base, "--temperature", "-1", "--out", str(tmp_path / "x")]) == 2
+    assert "temperature must be a finite number >= 0" in capsys.readouterr().err
     assert not (tmp_path / "x").exists()
+    with pytest.raises(SystemExit):  # argparse: the two say the same thing, one at a time
+        main([*base, "--posterior-mean", "--temperature", "0.5"])
 
 
 def test_generate_names_unknown_words_and_refuses_text_with_none_known(fitted, tmp_path, capsys):

@@ -28,7 +28,7 @@ from mmlatent.config import RunConfig
 from mmlatent.data.datasets import MultimodalData, load_dataset, shape_options
 from mmlatent.data.modalities import Modality
 from mmlatent.models import build_model
-from mmlatent.models.base import GenerativeModel
+from mmlatent.models.base import GenerativeModel, check_temperature
 from mmlatent.types import ModalitySpec
 
 CONFIG_FILE = "config.yaml"
@@ -105,15 +105,17 @@ class Run:
         n: int | None = None,
         latent: Tensor | None = None,
         seed: int | None = None,
-        sample_latent: bool = True,
+        temperature: float = 1.0,
     ) -> dict[str, list[Any]]:
         """Generate raw outputs (strings, uint8 images, waveforms) per target modality.
 
         With ``given``, each given list must have the same length; with ``n`` as well, a single
         given item is repeated ``n`` times (n different draws from its posterior). ``targets``
         defaults to what the model makes by default (every modality it has, or a GAN's one).
-        ``sample_latent=False`` decodes means instead of draws (``GenerativeModel.generate``).
+        ``temperature`` pulls each draw toward its mean: 1 draws, 0 decodes the mean
+        (``GenerativeModel.generate``).
         """
+        check_temperature(temperature)
         if n is not None and n < 1:
             raise ValueError(f"n must be a positive number of samples, got {n}")
         targets = list(targets) if targets else None
@@ -129,11 +131,11 @@ class Run:
             tensors = self.preprocess(given)
             if n is not None:
                 tensors = {k: _repeat_to(v, n, k) for k, v in tensors.items()}
-            out = self.model.generate(given=tensors, targets=targets, sample_latent=sample_latent)
+            out = self.model.generate(given=tensors, targets=targets, temperature=temperature)
         elif latent is not None:
             out = self.model.generate(latent=latent, targets=targets)
         else:
-            out = self.model.generate(n or 1, targets=targets, sample_latent=sample_latent)
+            out = self.model.generate(n or 1, targets=targets, temperature=temperature)
         # One batched call per modality: audio's Griffin-Lim runs once over all clips.
         return {t: self.modalities[t].postprocess_many(xs.cpu()) for t, xs in out.items()}
 

@@ -86,7 +86,7 @@ class RecordingModel:
             code = kw["latent"]
         else:
             posterior = self.posterior_for_generation(kw["given"])
-            code = posterior.rsample() if kw.get("sample_latent", True) else posterior.mean
+            code = posterior.rsample() if kw.get("temperature", 1.0) else posterior.mean
         return {"audio": code[:, :1, None, None]}
 
 

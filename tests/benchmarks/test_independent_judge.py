@@ -109,7 +109,7 @@ class LabelEchoModel(torch.nn.Module):
         self.shift = shift
         self.calls: list[tuple[tuple[str, ...], int, bool]] = []
 
-    def generate(self, *, given, targets, sample_latent=True):
+    def generate(self, *, given, targets, temperature=1.0):
         assert targets == ["audio"] and not torch.is_grad_enabled()
         self.calls.append((tuple(given), len(next(iter(given.values()))), self.training))
         label = given["image"][:, 0] if "image" in given else given["text"][:, 0].float()

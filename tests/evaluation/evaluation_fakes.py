@@ -174,7 +174,7 @@ class OracleModel(GenerativeModel):
         given: dict[str, Tensor] | None = None,
         targets: Sequence[str] | None = None,
         latent: Tensor | None = None,
-        sample_latent: bool = True,
+        temperature: float = 1.0,
     ) -> dict[str, Tensor]:
         if sum(x is not None for x in (n, given, latent)) != 1:
             raise ValueError("exactly one of n, given, latent")

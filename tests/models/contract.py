@@ -77,13 +77,15 @@ class GenerativeContract:
         return model.capabilities.multimodal
 
     @staticmethod
-    def some_generation(model: GenerativeModel, data: dict[str, Tensor]) -> dict[str, Tensor]:
+    def some_generation(
+        model: GenerativeModel, data: dict[str, Tensor], **options: Any
+    ) -> dict[str, Tensor]:
         """Samples the model can make whatever its capabilities: free ones, or along its first
-        direction."""
+        direction (``options`` go to ``generate``)."""
         if model.capabilities.unconditional:
-            return model.generate(4)
+            return model.generate(4, **options)
         sources, target = model.directions()[0]
-        return model.generate(given={m: data[m] for m in sources}, targets=[target])
+        return model.generate(given={m: data[m] for m in sources}, targets=[target], **options)
 
     def _check_outputs(self, out: dict[str, Tensor], targets: list[str], n: int) -> None:
         assert list(out) == targets
@@ -103,9 +105,7 @@ class GenerativeContract:
             pytest.skip("generates from a condition only")
         names = model.modalities
         self._check_outputs(model.generate(3), names, 3)
-        self._check_outputs(
-            model.generate(2, sample_latent=False, targets=names[-1:]), names[-1:], 2
-        )
+        self._check_outputs(model.generate(2, temperature=0, targets=names[-1:]), names[-1:], 2)
         latent = torch.randn(5, model.latent_dim)
         self._check_outputs(model.generate(latent=latent, targets=names[::-1]), names[::-1], 5)
 
@@ -115,7 +115,7 @@ class GenerativeContract:
             out = model.generate(given={m: data[m] for m in sources}, targets=[target])
             self._check_outputs(out, [target], 3)
             again = model.generate(
-                given={m: data[m] for m in sources}, targets=[target], sample_latent=False
+                given={m: data[m] for m in sources}, targets=[target], temperature=0
             )
             self._check_outputs(again, [target], 3)
 
@@ -132,9 +132,7 @@ class GenerativeContract:
             out = model.generate(given={m: data[m] for m in given}, targets=targets)
             self._check_outputs(out, targets, 3)
         first = names[-1]
-        self._check_outputs(
-            model.generate(given={first: data[first]}, sample_latent=False), names, 3
-        )
+        self._check_outputs(model.generate(given={first: data[first]}, temperature=0), names, 3)
 
     def test_generate_rejects_bad_requests(self, model: GenerativeModel) -> None:
         with pytest.raises(ValueError, match="exactly one"):
@@ -157,6 +155,28 @@ class GenerativeContract:
         for first, second in zip(outputs[0], outputs[1], strict=True):
             for m in first:
                 torch.testing.assert_close(first[m], second[m])
+
+    def test_temperature_one_is_the_default_draw_and_zero_ignores_the_seed(
+        self, model: GenerativeModel
+    ) -> None:
+        data = make_batch(batch=3)
+        made: dict[tuple[float | None, int], dict[str, Tensor]] = {}
+        for temperature in (None, 1.0, 0.0):
+            for seed in (1, 2):
+                torch.manual_seed(seed)
+                options = {} if temperature is None else {"temperature": temperature}
+                made[temperature, seed] = self.some_generation(model, data, **options)
+        for m, x in made[None, 1].items():
+            torch.testing.assert_close(made[1.0, 1][m], x)
+            torch.testing.assert_close(made[0.0, 1][m], made[0.0, 2][m])
+        assert any(not torch.equal(x, made[None, 2][m]) for m, x in made[None, 1].items())
+
+    @pytest.mark.parametrize("temperature", [-0.5, float("nan"), float("inf")])
+    def test_a_temperature_that_is_not_a_finite_nonnegative_number_is_refused(
+        self, model: GenerativeModel, temperature: float
+    ) -> None:
+        with pytest.raises(ValueError, match="temperature must be"):
+            self.some_generation(model, make_batch(batch=2), temperature=temperature)
 
     def test_safetensors_round_trip(self, model: GenerativeModel, tmp_path: Any) -> None:
         path = tmp_path / "model.safetensors"
@@ -204,6 +224,37 @@ class ModelContract(GenerativeContract):
         assert out.total.dim() == 0 and torch.isfinite(out.total)
         assert {f"rec_{m}" for m in model.modalities} <= set(out.terms)
         assert all(torch.isfinite(v) for v in out.terms.values())
+
+    @pytest.mark.parametrize("temperature", [0.3, 1.7])
+    def test_the_decoded_code_is_temperature_of_the_way_from_mean_to_draw(
+        self, model: GenerativeModel, temperature: float, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """Every code the decoders get (shared, and private ones where the model has them) is
+        ``mean + t (draw - mean)``, with the draw made from the same seed as at t = 1."""
+        data = make_batch(batch=3)
+        source = model.modalities[0]
+        decoded: list[list[Tensor]] = []
+        decode = model.decode
+
+        def recording(z: Tensor, *args: Any, **kwargs: Any) -> Any:
+            private = kwargs.get("private") or {}
+            decoded.append([z, *(private[m] for m in sorted(private))])
+            return decode(z, *args, **kwargs)
+
+        monkeypatch.setattr(model, "decode", recording)
+        for t in (0.0, 1.0, temperature):
+            for free in (False, True):
+                torch.manual_seed(5)
+                if free:
+                    model.generate(3, temperature=t)
+                else:
+                    model.generate(given={source: data[source]}, temperature=t)
+        means, draws, tempered = decoded[0:2], decoded[2:4], decoded[4:6]
+        for mean, draw, at_t in zip(means, draws, tempered, strict=True):
+            for d, m, x in zip(draw, mean, at_t, strict=True):
+                torch.testing.assert_close(x, m + temperature * (d - m))
+        # at least the prior's draws differ from its mean (an autoencoder decodes its codes)
+        assert any(not torch.equal(d, m) for d, m in zip(draws[1], means[1], strict=True))
 
     def test_an_autoencoder_decodes_its_codes_not_draws(self, model: GenerativeModel) -> None:
         """With ``latent_loss: none`` the encoder's variances are never trained, so generating

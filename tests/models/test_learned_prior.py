@@ -97,7 +97,7 @@ def learned_mopoe(**extra: object) -> Any:
 def test_generation_and_the_prior_sampler_draw_from_the_learned_prior() -> None:
     model = learned_mopoe()
     torch.testing.assert_close(
-        model.prior_draw(5, sample_latent=False), torch.full((5, model.latent_dim), 4.0)
+        model.prior_draw(5, temperature=0), torch.full((5, model.latent_dim), 4.0)
     )
     sampler = build_sampler("prior").fit(torch.zeros(1, model.latent_dim))
     assert sampler.sample(2000).mean().abs() < 0.1  # unbound: N(0, I)
@@ -184,10 +184,10 @@ def test_mmvae_with_laplace_experts_learns_a_laplace_prior() -> None:
     assert model.prior.logscale.grad is not None and model.prior.logscale.grad.abs().sum() > 0
     with torch.no_grad():
         model.prior.mean.fill_(-3.0)
-    draws = model.prior_draw(4000, sample_latent=True)
+    draws = model.prior_draw(4000)
     assert abs(draws.median().item() + 3.0) < 0.1
     torch.testing.assert_close(
-        model.prior_draw(2, sample_latent=False), torch.full((2, model.latent_dim), -3.0)
+        model.prior_draw(2, temperature=0), torch.full((2, model.latent_dim), -3.0)
     )
     with pytest.raises(TypeError, match="Gaussian prior"):
         model.prior_kl(Gaussian(torch.zeros(1, model.latent_dim), torch.zeros(1, model.latent_dim)))

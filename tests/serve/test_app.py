@@ -40,11 +40,11 @@ def test_generate_over_http_and_nothing_outside_the_output_folder(served, state,
     from gradio_client import Client
 
     client = Client(served, verbose=False)
-    result = client.predict("zero one", None, None, 2, 0, False, api_name="/generate")
+    result = client.predict("zero one", None, None, 2, 0, 1.0, api_name="/generate")
     images = result[0]
     assert len(images) == 2 and Path(images[0]["image"]).is_file()
-    mean = client.predict("zero one", None, None, 2, 0, True, api_name="/generate")
-    assert len(mean[0]) == 1  # the posterior mean: one output, whatever n
+    mean = client.predict("zero one", None, None, 2, 0, 0.0, api_name="/generate")
+    assert len(mean[0]) == 1  # temperature 0, the posterior mean: one output, whatever n
     assert httpx.get(served).status_code == 200
     other_run = tmp_path / "other-run"
     other_run.mkdir()

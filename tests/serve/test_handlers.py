@@ -37,12 +37,27 @@ def test_the_same_seed_gives_the_same_pictures(state):
     assert read != [p.read_bytes() for p in other.images]
 
 
-def test_the_posterior_mean_gives_one_output_whatever_the_seed_and_n(state):
-    first = handlers.generate(state, text="two", n=3, seed=3, posterior_mean=True)
-    other = handlers.generate(state, text="two", n=3, seed=4, posterior_mean=True)
+def test_temperature_zero_gives_the_mean_once_whatever_the_seed_and_n(state):
+    first = handlers.generate(state, text="two", n=3, seed=3, temperature=0)
+    other = handlers.generate(state, text="two", n=3, seed=4, temperature="0")
     assert len(first.images) == len(first.audio) == 1
     assert first.images[0].read_bytes() == other.images[0].read_bytes()
     assert first.labels == ["text → mean"]
+
+
+def test_a_lower_temperature_draws_other_pictures_from_the_same_seed(state):
+    draws = handlers.generate(state, text="two", n=2, seed=3)
+    near = handlers.generate(state, text="two", n=2, seed=3, temperature=0.5)
+    again = handlers.generate(state, text="two", n=2, seed=3, temperature=1)
+    assert len(near.images) == 2
+    assert [p.read_bytes() for p in draws.images] == [p.read_bytes() for p in again.images]
+    assert [p.read_bytes() for p in draws.images] != [p.read_bytes() for p in near.images]
+
+
+@pytest.mark.parametrize("temperature", [-0.1, 2.5, "nan"])
+def test_a_temperature_out_of_range_is_an_upload_error(state, temperature):
+    with pytest.raises(UploadError, match="temperature must be between 0 and 2"):
+        handlers.generate(state, text="two", temperature=temperature)
 
 
 def test_a_drawing_on_transparent_paper_gives_text_and_audio(state):

@@ -69,7 +69,7 @@ def cross_coherence(
     split: str,
     batch_size: int,
     audio_roundtrip_limit: int,
-    sample_latent: bool = True,
+    temperature: float = 1.0,
 ) -> dict[str, float]:
     """Coherence of every direction the model serves (``model.directions()``: for most models
     every source subset -> every judged target outside it).
@@ -80,7 +80,7 @@ def cross_coherence(
     """
     return cross_coherence_panels(
         model, data, [judges], split=split, batch_size=batch_size,
-        audio_roundtrip_limit=audio_roundtrip_limit, sample_latent=sample_latent,
+        audio_roundtrip_limit=audio_roundtrip_limit, temperature=temperature,
     )[0]  # fmt: skip
 
 
@@ -92,7 +92,7 @@ def cross_coherence_panels(
     split: str,
     batch_size: int,
     audio_roundtrip_limit: int,
-    sample_latent: bool = True,
+    temperature: float = 1.0,
 ) -> list[dict[str, float]]:
     """:func:`cross_coherence` under several panels of judges, on the *same* generated samples
     (so panels differ only by their judges). Targets are those the first panel judges."""
@@ -114,7 +114,7 @@ def cross_coherence_panels(
         for start in range(0, len(rows), batch_size):
             chunk = rows[start : start + batch_size]
             given = {m: data.tensors[m][chunk].to(device) for m in sources}
-            out = model.generate(given=given, targets=targets, sample_latent=sample_latent)
+            out = model.generate(given=given, targets=targets, temperature=temperature)
             labels = data.labels[chunk]
             k = max(0, min(len(chunk), audio_roundtrip_limit - start))
             heard = {t: waveform_roundtrip(data.modalities[t], out[t][:k]) for t in audio if k}
@@ -141,7 +141,7 @@ def joint_coherence(
     n: int,
     batch_size: int,
     latent_sampler: LatentSampler | None = None,
-    sample_latent: bool = True,
+    temperature: float = 1.0,
 ) -> float | None:
     """Fraction of ``n`` unconditional samples whose judged modalities all agree on a label.
 
@@ -150,7 +150,7 @@ def joint_coherence(
     """
     return joint_coherence_panels(
         model, [judges], n=n, batch_size=batch_size,
-        latent_sampler=latent_sampler, sample_latent=sample_latent,
+        latent_sampler=latent_sampler, temperature=temperature,
     )[0]  # fmt: skip
 
 
@@ -161,7 +161,7 @@ def joint_coherence_panels(
     n: int,
     batch_size: int,
     latent_sampler: LatentSampler | None = None,
-    sample_latent: bool = True,
+    temperature: float = 1.0,
 ) -> list[float | None]:
     """:func:`joint_coherence` under several panels, on the same unconditional samples."""
     targets = [m for m in model.modalities if any(m in panel for panel in panels)]
@@ -173,10 +173,10 @@ def joint_coherence_panels(
     for start in range(0, n, batch_size):
         b = min(batch_size, n - start)
         if latent_sampler is None:
-            out = model.generate(b, targets=targets, sample_latent=sample_latent)
+            out = model.generate(b, targets=targets, temperature=temperature)
         else:
             z = latent_sampler(b).to(device)
-            out = model.generate(latent=z, targets=targets, sample_latent=sample_latent)
+            out = model.generate(latent=z, targets=targets, temperature=temperature)
         for panel, names, metric in zip(panels, judged, metrics, strict=True):
             if len(names) >= 2:
                 metric.update({t: panel[t].predict(out[t]).cpu() for t in names})

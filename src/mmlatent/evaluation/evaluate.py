@@ -116,7 +116,7 @@ def evaluate(
     latent_sampler: LatentSampler | None = None,
     seed: int = 0,
     audio_roundtrip_limit: int = 200,
-    sample_latent: bool = True,
+    temperature: float = 1.0,
     second_judges: Panel | None = None,
     probe: bool = True,
     probe_max_train: int | None = 2000,
@@ -128,9 +128,9 @@ def evaluate(
     ``judges`` come from :func:`~mmlatent.evaluation.judges.train_judges`; with none (an unlabelled
     data set) coherence and probes are skipped with a note and the rest is still computed.
     ``second_judges`` (:func:`~mmlatent.evaluation.second_judges.train_second_judges`) score the
-    same generated samples again. ``sample_latent`` draws codes for generation (as coherence is
-    usually reported); reconstruction always decodes the posterior mean. ``likelihood_k=0``
-    skips likelihoods.
+    same generated samples again. Generation draws codes at ``temperature`` (1, a plain draw, is
+    how coherence is usually reported; 0 decodes means); reconstruction always decodes the
+    posterior mean. ``likelihood_k=0`` skips likelihoods.
     """
     if split not in data.splits:
         raise ValueError(f"unknown split {split!r}; data set has {sorted(data.splits)}")
@@ -150,7 +150,7 @@ def evaluate(
                     result, model, data, judges, second_judges,
                     split=split, batch_size=batch_size, n_unconditional=n_unconditional,
                     latent_sampler=latent_sampler, audio_roundtrip_limit=audio_roundtrip_limit,
-                    sample_latent=sample_latent,
+                    temperature=temperature,
                 )  # fmt: skip
         else:
             result.notes.append(NO_LABELS)
@@ -175,19 +175,19 @@ def _coherence(
     n_unconditional: int,
     latent_sampler: LatentSampler | None,
     audio_roundtrip_limit: int,
-    sample_latent: bool,
+    temperature: float,
 ) -> None:
     """Cross-modal and joint coherence under the judges (and the second judges, same samples)."""
     panels: list[Panel] = [judges] + ([second_judges] if second_judges else [])
     result.judge_accuracy = {m: j.accuracy for m, j in judges.items()}
     coherence = cross_coherence_panels(
         model, data, panels, split=split, batch_size=batch_size,
-        audio_roundtrip_limit=audio_roundtrip_limit, sample_latent=sample_latent,
+        audio_roundtrip_limit=audio_roundtrip_limit, temperature=temperature,
     )  # fmt: skip
     free = model.capabilities.unconditional  # joint coherence scores samples from nothing
     joint = joint_coherence_panels(
         model, panels, n=n_unconditional if free else 0, batch_size=batch_size,
-        latent_sampler=latent_sampler, sample_latent=sample_latent,
+        latent_sampler=latent_sampler, temperature=temperature,
     )  # fmt: skip
     result.coherence, result.joint_coherence = coherence[0], joint[0]
     if result.joint_coherence is None:

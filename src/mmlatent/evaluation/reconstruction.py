@@ -41,7 +41,7 @@ def reconstruction_scores(
     for present, rows in presence_groups(data.masks, data.splits[split], names).items():
         for chunk in rows.split(batch_size):
             given = {m: data.tensors[m][chunk].to(device) for m in present}
-            out = model.generate(given=given, targets=list(present), sample_latent=False)
+            out = model.generate(given=given, targets=list(present), temperature=0)
             for m in present:
                 metrics[m][1].update(out[m].cpu(), given[m].cpu())
     return {

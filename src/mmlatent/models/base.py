@@ -14,8 +14,9 @@ the report read those and never test a model's name.
 
 from __future__ import annotations
 
+import math
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from itertools import combinations
 from typing import Any, ClassVar
@@ -117,28 +118,32 @@ class GenerativeModel(nn.Module, ABC):
         given: dict[str, Tensor] | None = None,
         targets: Sequence[str] | None = None,
         latent: Tensor | None = None,
-        sample_latent: bool = True,
+        temperature: float = 1.0,
     ) -> dict[str, Tensor]:
         """Data-space samples, in each modality's preprocessed format (token ids for text).
 
         Exactly one source: ``n`` (prior), ``given`` (all samples have every given modality), or
-        ``latent`` (codes from a sampler). ``sample_latent=False`` decodes the posterior mean
-        instead of a draw (a mixture of experts decodes the mean of one given modality's expert,
-        chosen at random per row: the mixture's own mean can fall between its modes).
+        ``latent`` (codes from a sampler). ``temperature`` scales each draw's distance from its
+        distribution's mean (``tempered``): 1 draws, 0 decodes the posterior's or prior's mean
+        (a mixture of experts decodes the mean of one given modality's expert, chosen at random
+        per row: the mixture's own mean can fall between its modes); codes passed as ``latent``
+        are decoded as they are.
         ``targets`` defaults to every modality (``given`` ones included, which makes
         ``generate(given=x)`` a reconstruction). Image/audio/vector come back as likelihood
         means (images in [0, 1]), text as argmax token ids (long).
         """
 
     def prior_draw(
-        self, n: int, sample_latent: bool, generator: torch.Generator | None = None
+        self, n: int, temperature: float = 1.0, generator: torch.Generator | None = None
     ) -> Tensor:
         """n codes from the model's prior, as ``generate(n)`` decodes them and the ``prior``
-        sampler hands them out: N(0, I) here (zeros when not sampling), (n, latent_dim)."""
-        if not sample_latent:
-            return torch.zeros((n, self.latent_dim), device=self.device)
+        sampler hands them out: N(0, I) here (zeros at temperature 0), (n, latent_dim)."""
         where = generator.device if generator is not None else self.device
-        return torch.randn((n, self.latent_dim), generator=generator, device=where).to(self.device)
+        return tempered(
+            torch.zeros((n, self.latent_dim), device=self.device),
+            lambda: torch.randn((n, self.latent_dim), generator=generator, device=where),
+            temperature,
+        )
 
     @torch.no_grad()
     def embed(self, data: dict[str, Tensor], mask: dict[str, Tensor]) -> Tensor:
@@ -159,6 +164,28 @@ class GenerativeModel(nn.Module, ABC):
         for tensor in self.parameters():
             return tensor.device
         raise ValueError(f"{type(self).__name__} has no parameters to take a device from")
+
+
+def check_temperature(temperature: float) -> float:
+    """``temperature`` itself, once it is a finite number >= 0 (a negative one would mirror every
+    draw through the mean)."""
+    if not (
+        isinstance(temperature, int | float) and math.isfinite(temperature) and temperature >= 0
+    ):
+        raise ValueError(
+            f"temperature must be a finite number >= 0 (0 decodes the mean, 1 draws), got {temperature!r}"
+        )
+    return float(temperature)
+
+
+def tempered(mean: Tensor, draw: Callable[[], Tensor], temperature: float) -> Tensor:
+    """A code ``temperature`` of the way from ``mean`` to ``draw()``: the draw itself at 1, the
+    mean at 0 (nothing is drawn, so the random stream is left as it was). Below 1 it trades
+    variety for typical samples, as sampling temperature does in Glow (Kingma & Dhariwal 2018)."""
+    if check_temperature(temperature) == 0:
+        return mean
+    code = draw().to(mean.device)
+    return code if temperature == 1 else mean + temperature * (code - mean)
 
 
 def generation_source(n: int | None, given: dict[str, Tensor] | None, latent: Tensor | None) -> str:

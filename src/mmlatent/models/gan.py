@@ -288,10 +288,11 @@ class AdversarialModel(GenerativeModel):
     # -- generation ---------------------------------------------------------------------------------
 
     def sample(
-        self, generator: nn.Module, n: int, condition: Tensor | None, *, draw: bool = True
+        self, generator: nn.Module, n: int, condition: Tensor | None, *, temperature: float = 1.0
     ) -> Tensor:
-        """``n`` samples in data space ([0, 1]) from ``generator``: noise, or zeros without ``draw``."""
-        z = self.prior_draw(n, draw)
+        """``n`` samples in data space ([0, 1]) from ``generator``: noise scaled by
+        ``temperature`` (zeros at 0)."""
+        z = self.prior_draw(n, temperature)
         return self.decode_noise(generator, z, condition)
 
     def decode_noise(self, generator: nn.Module, z: Tensor, condition: Tensor | None) -> Tensor:
@@ -329,10 +330,10 @@ class AdversarialModel(GenerativeModel):
         given: dict[str, Tensor] | None = None,
         targets: Sequence[str] | None = None,
         latent: Tensor | None = None,
-        sample_latent: bool = True,
+        temperature: float = 1.0,
     ) -> dict[str, Tensor]:
-        """Samples of the generated modality from the averaged generator; ``sample_latent=False``
-        decodes the noise's mean (zeros). A ``gan`` takes ``n`` or ``latent``, a ``cgan``
+        """Samples of the generated modality from the averaged generator; ``temperature`` scales
+        the noise (0 decodes its mean, zeros). A ``gan`` takes ``n`` or ``latent``, a ``cgan``
         ``given={condition: ...}``."""
         source = generation_source(n, given, latent)
         targets = self.check_targets(targets)
@@ -346,7 +347,7 @@ class AdversarialModel(GenerativeModel):
                 )
             out = self.decode_noise(self.generator_average, latent, condition)
         else:
-            out = self.sample(self.generator_average, size, condition, draw=sample_latent)
+            out = self.sample(self.generator_average, size, condition, temperature=temperature)
         return {t: out for t in targets}
 
     def generation_input(

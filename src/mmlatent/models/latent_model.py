@@ -27,7 +27,7 @@ from mmlatent.latent import (
     build_latent_loss,
 )
 from mmlatent.latent.fusion import require_some_present
-from mmlatent.models.base import GenerativeModel, LossOutput, generation_source
+from mmlatent.models.base import GenerativeModel, LossOutput, generation_source, tempered
 from mmlatent.models.critics import DecoderCritics
 from mmlatent.nn import (
     build_decoder,
@@ -285,12 +285,14 @@ class LatentModel(GenerativeModel):
         return self.encode(given, mask)
 
     def prior_draw(
-        self, n: int, sample_latent: bool, generator: torch.Generator | None = None
+        self, n: int, temperature: float = 1.0, generator: torch.Generator | None = None
     ) -> Tensor:
-        """n codes from the prior (its mean when not sampling): (n, D)."""
-        if not sample_latent:
-            return self.prior.mode(n, device=self.device)
-        return self.prior.sample(n, device=self.device, generator=generator)
+        """n codes from the prior, tempered toward its mode (its mode at 0): (n, D)."""
+        return tempered(
+            self.prior.mode(n, device=self.device),
+            lambda: self.prior.sample(n, device=self.device, generator=generator),
+            temperature,
+        )
 
     def prior_log_prob(self, z: Tensor) -> Tensor:
         """log p(z), summed over the last dimension: (...,)."""
@@ -552,7 +554,7 @@ class LatentModel(GenerativeModel):
         given: dict[str, Tensor] | None = None,
         targets: Sequence[str] | None = None,
         latent: Tensor | None = None,
-        sample_latent: bool = True,
+        temperature: float = 1.0,
     ) -> dict[str, Tensor]:
         source = generation_source(n, given, latent)
         targets = self.check_targets(targets)
@@ -562,10 +564,10 @@ class LatentModel(GenerativeModel):
         elif source == "given":
             assert given is not None
             posterior = self.posterior_for_generation(given)
-            z = self.latent_code(posterior) if sample_latent else posterior.mean
+            z = tempered(posterior.mean, lambda: self.latent_code(posterior), temperature)
         else:
             assert n is not None
-            z = self.prior_draw(n, sample_latent)
+            z = self.prior_draw(n, temperature)
         return self.to_data(self.decode(z, targets), targets)
 
     def check_latent(self, latent: Tensor) -> Tensor:

@@ -32,6 +32,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
 
 import torch
 from torch import Tensor, nn
@@ -45,7 +46,7 @@ from mmlatent.latent import (
     mixture_moments,
     standard_normal_log_prob,
 )
-from mmlatent.models.base import Capabilities, LossOutput, generation_source
+from mmlatent.models.base import Capabilities, LossOutput, generation_source, tempered
 from mmlatent.models.latent_model import LatentModel, LatentModelConfig, require
 from mmlatent.nn import build_decoder, build_encoder
 from mmlatent.registry import register_model
@@ -188,13 +189,14 @@ class MMVAEPlus(LatentModel):
         given: dict[str, Tensor] | None = None,
         targets: Sequence[str] | None = None,
         latent: Tensor | None = None,
-        sample_latent: bool = True,
+        temperature: float = 1.0,
     ) -> dict[str, Tensor]:
         """As ``GenerativeModel.generate``, with ``latent`` holding shared codes (N, latent_dim).
 
         Private codes: a given target keeps its own, from q(u_m | x_m); the other targets draw u
-        from p(u) (its mean, zero, with ``sample_latent=False``). With ``latent`` they take
-        zero: decoding a caller's codes is deterministic, as for every other model.
+        from p(u) (its mean, zero, at temperature 0), tempered as the shared code is. With
+        ``latent`` they take zero: decoding a caller's codes is deterministic, as for every other
+        model.
         """
         source = generation_source(n, given, latent)
         targets = self.check_targets(targets)
@@ -205,14 +207,21 @@ class MMVAEPlus(LatentModel):
         elif source == "given":
             assert given is not None
             shared, private = self.generation_posteriors(given)
-            w = self.latent_code(shared) if sample_latent else shared.mean
-            own = {m: self.latent_code(g) if sample_latent else g.mean for m, g in private.items()}
+            w = tempered(shared.mean, lambda: self.latent_code(shared), temperature)
+            own = {
+                m: tempered(g.mean, partial(self.latent_code, g), temperature)
+                for m, g in private.items()
+            }
         else:
             assert n is not None
-            w = self.prior_draw(n, sample_latent)
-        draw = torch.randn if sample_latent and source != "latent" else torch.zeros
-        size = (len(w), self.config.private_dim)
-        private_codes = {m: own[m] if m in own else draw(size, device=w.device) for m in targets}
+            w = self.prior_draw(n, temperature)
+        zero = torch.zeros((len(w), self.config.private_dim), device=w.device)
+        from_prior = 0.0 if source == "latent" else temperature  # a caller's codes: no noise
+        private_codes = {}
+        for m in targets:
+            private_codes[m] = (
+                own[m] if m in own else tempered(zero, partial(torch.randn_like, zero), from_prior)
+            )
         return self.to_data(self.decode(w, targets, private=private_codes), targets)
 
     # -- the objective --------------------------------------------------------------------------

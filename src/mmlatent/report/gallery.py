@@ -127,7 +127,7 @@ def reconstructions(
     names = list(real)
     device = model_device(model)
     given = {m: data.tensors[m][rows].to(device) for m in names}
-    out = model.generate(given=given, targets=names, sample_latent=False)
+    out = model.generate(given=given, targets=names, temperature=0)
     items = {m: render(data.modalities[m], out[m]) for m in names}
     examples = [
         Example(

@@ -176,20 +176,26 @@ def generate_tab(gr: Any, state: ServeState) -> None:
             with gr.Row():
                 n = gr.Slider(1, MAX_PLAYERS, value=4, step=1, label="n")
                 seed = gr.Number(value=0, precision=0, label="seed")
-            mean = gr.Checkbox(
-                value=False,
-                label="posterior mean: one output, the most typical (instead of n draws)",
+            temperature = gr.Slider(
+                0,
+                handlers.MAX_TEMPERATURE,
+                value=1,
+                step=0.05,
+                label="temperature: 1 draws; lower pulls draws toward the posterior's mean; "
+                "0 gives one output, the mean, the most typical",
             )
             button = gr.Button("Generate", variant="primary", elem_id="generate-button")
         with gr.Column():
             outputs = OutputWidgets(gr)
 
-    def on_generate(text: Any, image: Any, audio: Any, n: Any, seed: Any, mean: bool) -> list[Any]:
-        return outputs.values(handlers.generate(state, text, image, audio, n, seed, mean))
+    def on_generate(
+        text: Any, image: Any, audio: Any, n: Any, seed: Any, temperature: Any
+    ) -> list[Any]:
+        return outputs.values(handlers.generate(state, text, image, audio, n, seed, temperature))
 
     button.click(
         page_errors(gr, on_generate),
-        [*inputs, n, seed, mean],
+        [*inputs, n, seed, temperature],
         outputs.components,
         api_name="generate",
     )

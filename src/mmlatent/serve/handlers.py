@@ -33,6 +33,7 @@ from mmlatent.serve.uploads import (
 from mmlatent.workflows import load_run_data, run_sampler_name, seeded_draws
 
 MAX_N = 16
+MAX_TEMPERATURE = 2.0
 """Most items one request may ask for: keeps one person from holding the CPU for long."""
 MAX_STEPS = 16
 """Most interpolation or traversal steps."""
@@ -130,6 +131,13 @@ def prepare_image(image: np.ndarray | None) -> np.ndarray | None:
     return np.round(image[..., :3] * alpha).astype(np.uint8)  # (H, W, 3) over black
 
 
+def check_temperature(value: Any) -> float:
+    temperature = float(value)
+    if not 0 <= temperature <= MAX_TEMPERATURE:
+        raise UploadError(f"temperature must be between 0 and {MAX_TEMPERATURE}, got {temperature}")
+    return temperature
+
+
 def check_count(value: Any, name: str, top: int) -> int:
     count = int(value)
     if not 1 <= count <= top:
@@ -195,14 +203,17 @@ def generate(
     audio: Any = None,
     n: Any = 4,
     seed: Any = 0,
-    posterior_mean: bool = False,
+    temperature: Any = 1.0,
 ) -> Outputs:
-    """Every modality not given: ``n`` draws from the posterior of what was given, or with
-    ``posterior_mean`` one output decoded from its mean (the most typical answer)."""
+    """Every modality not given: ``n`` draws from the posterior of what was given, pulled toward
+    its mean by ``temperature`` (``Run.generate``), or at temperature 0 one output decoded from
+    the mean (the most typical answer)."""
     run = state.run
     given = read_inputs(run, text, image, audio)
     if not given:
         raise UploadError("give a text, an image or a sound to generate from")
+    temperature = check_temperature(temperature)
+    posterior_mean = temperature == 0
     n = 1 if posterior_mean else check_count(n, "n", MAX_N)
     targets = [m for m in run.modalities if m not in given] or list(run.modalities)
     outputs = run.generate(
@@ -210,7 +221,7 @@ def generate(
         targets=targets,
         n=n,
         seed=int(seed),
-        sample_latent=not posterior_mean,
+        temperature=temperature,
     )
     source = "+".join(given)
     labels = [f"{source} → mean"] if posterior_mean else [f"{source} → #{i + 1}" for i in range(n)]

@@ -1,0 +1,42 @@
+"""``tempered`` and ``check_temperature``: the one place every model's ``temperature`` goes through."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+from hypothesis import given
+from hypothesis import strategies as st
+
+from mmlatent.models.base import check_temperature, tempered
+
+finite = st.floats(-10, 10, allow_nan=False)
+
+
+@given(
+    mean=st.lists(finite, min_size=1, max_size=6),
+    shift=finite,
+    temperature=st.floats(0, 5, allow_nan=False),
+)
+def test_a_tempered_code_is_t_of_the_way_from_mean_to_draw(mean, shift, temperature):
+    m = torch.tensor(mean, dtype=torch.float64)
+    draw = m + shift
+    code = tempered(m, lambda: draw, temperature)
+    torch.testing.assert_close(code - m, temperature * (draw - m))
+
+
+def test_one_returns_the_draw_itself_and_zero_draws_nothing():
+    mean, draw = torch.zeros(3), torch.randn(3)
+    assert tempered(mean, lambda: draw, 1.0) is draw
+
+    def no_draw() -> torch.Tensor:
+        raise AssertionError("drew at temperature 0")
+
+    assert tempered(mean, no_draw, 0) is mean
+
+
+@pytest.mark.parametrize("bad", [-1e-9, -2, math.nan, math.inf, "0.5", None])
+def test_anything_but_a_finite_nonnegative_number_is_refused(bad):
+    with pytest.raises(ValueError, match="temperature must be a finite number >= 0"):
+        check_temperature(bad)
