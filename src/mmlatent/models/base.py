@@ -173,7 +173,8 @@ def check_temperature(temperature: float) -> float:
         isinstance(temperature, int | float) and math.isfinite(temperature) and temperature >= 0
     ):
         raise ValueError(
-            f"temperature must be a finite number >= 0 (0 decodes the mean, 1 draws), got {temperature!r}"
+            "temperature must be a finite number >= 0 (0 decodes the mean, 1 draws), "
+            f"got {temperature!r}"
         )
     return float(temperature)
 

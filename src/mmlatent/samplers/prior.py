@@ -32,4 +32,4 @@ class PriorSampler(LatentSampler):
         if self.model is None:
             return torch.randn(n, self.dim, generator=generator)
         with torch.no_grad():
-            return self.model.prior_draw(n, True, generator).cpu()
+            return self.model.prior_draw(n, generator=generator).cpu()

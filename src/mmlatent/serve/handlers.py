@@ -33,8 +33,10 @@ from mmlatent.serve.uploads import (
 from mmlatent.workflows import load_run_data, run_sampler_name, seeded_draws
 
 MAX_N = 16
-MAX_TEMPERATURE = 2.0
 """Most items one request may ask for: keeps one person from holding the CPU for long."""
+MAX_TEMPERATURE = 2.0
+"""Highest sampling temperature offered: twice a draw's distance from the mean is already far
+outside what the decoders were trained on."""
 MAX_STEPS = 16
 """Most interpolation or traversal steps."""
 GAP_SECONDS = 0.15
@@ -131,7 +133,7 @@ def prepare_image(image: np.ndarray | None) -> np.ndarray | None:
     return np.round(image[..., :3] * alpha).astype(np.uint8)  # (H, W, 3) over black
 
 
-def check_temperature(value: Any) -> float:
+def read_temperature(value: Any) -> float:
     temperature = float(value)
     if not 0 <= temperature <= MAX_TEMPERATURE:
         raise UploadError(f"temperature must be between 0 and {MAX_TEMPERATURE}, got {temperature}")
@@ -212,7 +214,7 @@ def generate(
     given = read_inputs(run, text, image, audio)
     if not given:
         raise UploadError("give a text, an image or a sound to generate from")
-    temperature = check_temperature(temperature)
+    temperature = read_temperature(temperature)
     posterior_mean = temperature == 0
     n = 1 if posterior_mean else check_count(n, "n", MAX_N)
     targets = [m for m in run.modalities if m not in given] or list(run.modalities)
