@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 import torch
 from hypothesis import given
@@ -36,7 +37,13 @@ def test_one_returns_the_draw_itself_and_zero_draws_nothing():
     assert tempered(mean, no_draw, 0) is mean
 
 
-@pytest.mark.parametrize("bad", [-1e-9, -2, math.nan, math.inf, "0.5", None])
+@pytest.mark.parametrize("good", [0, 1, 0.5, np.float32(0.25), np.float64(2.0)])
+def test_any_real_number_at_or_above_zero_is_taken_as_a_float(good):
+    assert check_temperature(good) == float(good)
+    assert type(check_temperature(good)) is float
+
+
+@pytest.mark.parametrize("bad", [-1e-9, -2, math.nan, math.inf, "0.5", None, torch.tensor(0.5)])
 def test_anything_but_a_finite_nonnegative_number_is_refused(bad):
     with pytest.raises(ValueError, match="temperature must be a finite number >= 0"):
         check_temperature(bad)

@@ -15,6 +15,7 @@ the report read those and never test a model's name.
 from __future__ import annotations
 
 import math
+import numbers
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
@@ -170,7 +171,7 @@ def check_temperature(temperature: float) -> float:
     """``temperature`` itself, once it is a finite number >= 0 (a negative one would mirror every
     draw through the mean)."""
     if not (
-        isinstance(temperature, int | float) and math.isfinite(temperature) and temperature >= 0
+        isinstance(temperature, numbers.Real) and math.isfinite(temperature) and temperature >= 0
     ):
         raise ValueError(
             "temperature must be a finite number >= 0 (0 decodes the mean, 1 draws), "
