@@ -51,6 +51,9 @@ TEMPERATURES = (1.0, 0.75, 0.5, 0.25, 0.0)
 DIRECTIONS = (("image", "audio"), ("text", "image"))
 DRAWS = 8
 SPREAD_ROWS = 100
+MEASURES = ("indep", "ours", "fid", "precision", "recall", "spread")
+HEADERS = {"indep": "coherence (indep.)", "ours": "coherence (ours)"}
+DIGITS = {"fid": 1}
 
 
 def at(model: Any, source: str, target: str, temperature: float) -> Any:
@@ -128,23 +131,17 @@ def markdown(results: dict[str, Any]) -> str:
     ]
     for direction in (f"{s}->{t}" for s, t in DIRECTIONS):
         table = summary(results, direction)
-        keys = [
-            k
-            for k in ("indep", "ours", "fid", "precision", "recall", "spread")
-            if k in table[str(TEMPERATURES[0])]
-        ]
-        names = {"indep": "coherence (indep.)", "ours": "coherence (ours)"}
+        keys = [k for k in MEASURES if k in table[str(TEMPERATURES[0])]]
         lines += [
             "",
             f"### {direction}",
             "",
-            "| temperature | " + " | ".join(names.get(k, k) for k in keys) + " |",
+            "| temperature | " + " | ".join(HEADERS.get(k, k) for k in keys) + " |",
             "|---|" + "---|" * len(keys),
         ]
         for t, row in table.items():
-            digits = {"fid": 1}
             lines.append(
-                f"| {t} | " + " | ".join(cell(row[k], digits.get(k, 3)) for k in keys) + " |"
+                f"| {t} | " + " | ".join(cell(row[k], DIGITS.get(k, 3)) for k in keys) + " |"
             )
     return "\n".join(lines) + "\n"
 

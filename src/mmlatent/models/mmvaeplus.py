@@ -217,11 +217,8 @@ class MMVAEPlus(LatentModel):
             w = self.prior_draw(n, temperature)
         zero = torch.zeros((len(w), self.config.private_dim), device=w.device)
         from_prior = 0.0 if source == "latent" else temperature  # a caller's codes: no noise
-        private_codes = {}
-        for m in targets:
-            private_codes[m] = (
-                own[m] if m in own else tempered(zero, partial(torch.randn_like, zero), from_prior)
-            )
+        from_p_u = partial(tempered, zero, partial(torch.randn_like, zero), from_prior)
+        private_codes = {m: own[m] if m in own else from_p_u() for m in targets}
         return self.to_data(self.decode(w, targets, private=private_codes), targets)
 
     # -- the objective --------------------------------------------------------------------------
