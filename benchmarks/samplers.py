@@ -3,14 +3,16 @@
 For every seed, each sampler is fitted to the run's training codes (the posterior means that
 ``mmlatent fit-sampler`` uses) with that seed, timed, and its draws (seeded alike) are judged by
 the run's evaluation code (:func:`mmlatent.evaluation.sampler_comparison.compare_samplers`):
-joint coherence, and FID/KID in the judges' features against the test split. The real reference
-set and the decoding seed are the run's own for every seed, so the spread over seeds is the
-samplers' alone. Nothing is written into the run. Results go to
+joint coherence, and FID/KID in the judges' features against the test split, at each sampling
+temperature asked for (``LatentSampler.sample``: 1 samples the fitted density, lower pulls draws
+toward its centres). The real reference set and the decoding seed are the run's own for every
+seed, so the spread over seeds is the samplers' alone. Nothing is written into the run. Results go to
 ``benchmarks/results/samplers-<data>[-<tag>].json`` and a Markdown table beside it.
 
     python benchmarks/samplers.py RUN --seeds 0 1 2
     python benchmarks/samplers.py RUN --entry prior --entry gmm \\
         --entry "ld-long=latent-diffusion:steps=20000" --tag long   # a variant under its own label
+    python benchmarks/samplers.py RUN --entry prior --entry gmm --temperatures 1 0.75 0.5 --tag t
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import platform
 import statistics
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +42,18 @@ from mmlatent.workflows import load_run_data
 RESULTS = Path(__file__).parent / "results"
 DEFAULT_ENTRIES = ["prior", "gmm", "latent-gan", "latent-diffusion"]
 TRAINING_CODES = "training codes (reference)"
+SUMMARY_FIGURES = (
+    "joint_coherence",
+    "fid",
+    "kid",
+    "image_recall",
+    "audio_fid",
+    "nearest_code_ratio",
+    "fit_seconds",
+)
+EMPTY = {"mean": math.nan, "std": math.nan, "n": 0}
+"""The summary of a figure with no values: the data has none (audio FID without audio), or an
+older results file did not record it."""
 
 
 def parse_entry(text: str) -> tuple[str, str, dict[str, Any]]:
@@ -56,11 +71,18 @@ def parse_entry(text: str) -> tuple[str, str, dict[str, Any]]:
 
 
 def benchmark(
-    run: Run, entries: list[str], seeds: list[int], n: int, *, with_training_codes: bool = True
+    run: Run,
+    entries: list[str],
+    seeds: list[int],
+    n: int,
+    *,
+    with_training_codes: bool = True,
+    temperatures: tuple[float, ...] = (1.0,),
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """(per-seed figures ``{label: [{seed, fit_seconds, joint_coherence, fid, kid, ...}]}``,
     facts about the codes); ``with_training_codes`` adds the training codes themselves as a
-    reference row: what a sampler that reproduced their distribution exactly would score."""
+    reference row: what a sampler that reproduced their distribution exactly would score. With
+    more than one of ``temperatures``, each sampler has a row per temperature (one fit)."""
     data = load_run_data(run)
     cfg = run.config.eval
     judges = train_judges(data, seed=run.config.seed, max_epochs=cfg.judge_epochs)
@@ -69,7 +91,7 @@ def benchmark(
     parsed = [parse_entry(e) for e in entries]
     for _, name, options in parsed:
         build_sampler(name, **options)  # a bad name or option fails now, not after hours of fits
-    per_seed: dict[str, list[dict[str, Any]]] = {label: [] for label, _, _ in parsed}
+    per_seed: dict[str, list[dict[str, Any]]] = {}
     for seed in seeds:
         for label, name, options in parsed:
             sampler = build_sampler(name, **options)
@@ -77,9 +99,13 @@ def benchmark(
             sampler.fit(codes, generator=torch.Generator().manual_seed(seed))
             sampler.bind_model(run.model)
             fit_seconds = time.perf_counter() - started
-            row = judge_draws(run, data, judges, sampler.sample, seed, n, codes, held_out)
-            per_seed[label].append({"fit_seconds": fit_seconds, **row, "info": sampler.info})
-            _print(label, per_seed[label][-1])
+            for t in temperatures:
+                tempered = partial(sampler.sample, temperature=t)
+                row = judge_draws(run, data, judges, tempered, seed, n, codes, held_out)
+                row_label = tempered_label(label, t, temperatures)
+                rows = per_seed.setdefault(row_label, [])
+                rows.append({"fit_seconds": fit_seconds, **row, "info": sampler.info})
+                _print(row_label, rows[-1])
         if with_training_codes:  # the reference: the codes themselves, drawn with replacement
 
             def resample(k: int, *, generator: torch.Generator) -> torch.Tensor:
@@ -90,6 +116,11 @@ def benchmark(
             _print(TRAINING_CODES, per_seed[TRAINING_CODES][-1])
     facts = {"n_codes": len(codes), "latent_dim": codes.shape[1], "codes": "posterior means"}
     return per_seed, facts
+
+
+def tempered_label(label: str, temperature: float, temperatures: tuple[float, ...]) -> str:
+    """A sampler's row label: its own with one temperature, with ``t=...`` added with several."""
+    return label if len(temperatures) == 1 else f"{label}, t={temperature:g}"
 
 
 def judge_draws(
@@ -121,6 +152,8 @@ def judge_draws(
         "joint_coherence": scores["joint_coherence"],
         "fid": image.get("fid"),
         "kid": image.get("kid"),
+        "image_recall": image.get("recall"),
+        "audio_fid": scores["fidelity"].get("audio", {}).get("fid"),
         "nearest_code_ratio": nearest_code_ratio(drawn, codes, held_out),
         "fidelity": scores["fidelity"],  # every judged image-like modality (audio too)
         "modes_covered": {m: c["modes_covered"] for m, c in scores["mode_coverage"].items()},
@@ -162,6 +195,8 @@ def nearest_code_ratio(drawn: torch.Tensor, train: torch.Tensor, held_out: torch
 
 
 def mean_std(values: list[float]) -> dict[str, float]:
+    if not values:  # a figure this data has not got (audio FID without audio)
+        return dict(EMPTY)
     return {
         "mean": statistics.fmean(values),
         "std": statistics.stdev(values) if len(values) > 1 else math.nan,
@@ -170,15 +205,16 @@ def mean_std(values: list[float]) -> dict[str, float]:
 
 
 def summary(per_seed: dict[str, list[dict[str, Any]]]) -> dict[str, dict[str, Any]]:
-    figures = ("joint_coherence", "fid", "kid", "nearest_code_ratio", "fit_seconds")
     return {
-        label: {f: mean_std([r[f] for r in rows if r[f] is not None]) for f in figures}
+        label: {f: mean_std([r[f] for r in rows if r.get(f) is not None]) for f in SUMMARY_FIGURES}
         for label, rows in per_seed.items()
     }
 
 
 def markdown(result: dict[str, Any]) -> str:
     def cell(s: dict[str, float], digits: int) -> str:
+        if s["n"] == 0:
+            return "–"
         if s["n"] < 2:  # one seed: no spread to show
             return f"{s['mean']:.{digits}f}"
         return f"{s['mean']:.{digits}f} ± {s['std']:.{digits}f}"
@@ -193,13 +229,15 @@ def markdown(result: dict[str, Any]) -> str:
         "new data; far below 1: copies the training codes). Fit seconds on a shared 2-core machine "
         f"(load average {result['load_average'][0]:.1f} at the start).",
         "",
-        "| sampler | joint coherence | image FID | image KID | nearest-code ratio | fit s |",
-        "|---|---|---|---|---|---|",
+        "| sampler | joint coherence | image FID | image KID | image recall | audio FID | "
+        "nearest-code ratio | fit s |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for label, s in result["summary"].items():
         lines.append(
             f"| {label} | {cell(s['joint_coherence'], 3)} | {cell(s['fid'], 1)} | "
-            f"{cell(s['kid'], 2)} | {cell(s['nearest_code_ratio'], 2)} | "
+            f"{cell(s['kid'], 2)} | {cell(s.get('image_recall', EMPTY), 2)} | "
+            f"{cell(s.get('audio_fid', EMPTY), 1)} | {cell(s['nearest_code_ratio'], 2)} | "
             f"{cell(s['fit_seconds'], 1)} |"
         )
     return "\n".join(lines) + "\n"
@@ -218,6 +256,13 @@ def main() -> None:
     )
     parser.add_argument("--n", type=int, help="samples per sampler (default: the run's)")
     parser.add_argument(
+        "--temperatures",
+        type=float,
+        nargs="+",
+        default=[1.0],
+        help="sampling temperatures, a row each (default: 1, the fitted density)",
+    )
+    parser.add_argument(
         "--no-training-codes", action="store_true", help="leave out the training-codes row"
     )
     parser.add_argument("--tag", help="suffix of the results file, for a variant's own table")
@@ -234,6 +279,7 @@ def main() -> None:
         args.seeds,
         n,
         with_training_codes=not args.no_training_codes,
+        temperatures=tuple(args.temperatures),
     )
     result = {
         "benchmark": "latent samplers fitted to one run's codes, several seeds",
@@ -244,6 +290,7 @@ def main() -> None:
         "seeds": args.seeds,
         "n_samples": n,
         "entries": args.entry or DEFAULT_ENTRIES,
+        "temperatures": args.temperatures,
         "summary": summary(per_seed),
         "per_seed": per_seed,
         "seconds": time.perf_counter() - started,

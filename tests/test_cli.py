@@ -125,6 +125,26 @@ def test_sample_writes_every_modality(fitted, tmp_path):
     )
 
 
+def test_sample_temperature(fitted, tmp_path, capsys):
+    _, run = fitted
+
+    def images(*extra: str, seed: int = 0) -> list[bytes]:
+        out = tmp_path / f"{'_'.join(extra)}-{seed}"
+        args = ["sample", str(run), "--n", "3", "--seed", str(seed), "--out", str(out)]
+        assert main([*args, *extra]) == 0
+        return [np.asarray(Image.open(p)).tobytes() for p in sorted(out.glob("*.png"))]
+
+    assert images("--temperature", "1") == images()
+    assert images("--temperature", "0.5") != images()
+    for sampler in ("gmm", "prior"):  # a fitted sampler's codes and the model's prior alike
+        assert images("--sampler", sampler, "--temperature", "0.3") != images("--sampler", sampler)
+    assert main(["sample", str(run), "--temperature", "-1", "--out", str(tmp_path / "x")]) == 2
+    assert "temperature must be a finite number >= 0" in capsys.readouterr().err
+    assert main(["sample", str(run), "--n", "0", "--out", str(tmp_path / "x")]) == 2
+    assert "--n must be a positive number of samples, got 0" in capsys.readouterr().err
+    assert not (tmp_path / "x").exists()
+
+
 def test_evaluate_and_report(fitted):
     _, run = fitted
     assert main(["evaluate", str(run)]) == 0

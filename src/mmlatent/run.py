@@ -27,8 +27,9 @@ from mmlatent.atomic import atomic_write, atomic_write_text
 from mmlatent.config import RunConfig
 from mmlatent.data.datasets import MultimodalData, load_dataset, shape_options
 from mmlatent.data.modalities import Modality
+from mmlatent.latent.temperature import check_temperature
 from mmlatent.models import build_model
-from mmlatent.models.base import GenerativeModel, check_temperature
+from mmlatent.models.base import GenerativeModel
 from mmlatent.types import ModalitySpec
 
 CONFIG_FILE = "config.yaml"

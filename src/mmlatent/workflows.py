@@ -51,12 +51,17 @@ def run_sampler_name(run: Run) -> str:
 
 
 def seeded_draws(
-    run: Run, data: MultimodalData | None, name: str | None = None, seed: int | None = None
+    run: Run,
+    data: MultimodalData | None,
+    name: str | None = None,
+    seed: int | None = None,
+    temperature: float = 1.0,
 ) -> Callable[[int], torch.Tensor]:
-    """``draw(n) -> z`` from the run's fitted sampler, reproducible from ``seed`` (the run's)."""
+    """``draw(n) -> z`` from the run's fitted sampler, reproducible from ``seed`` (the run's),
+    tempered by ``temperature`` (``LatentSampler.sample``)."""
     sampler = fit_sampler(run, data, name or run_sampler_name(run))
     generator = torch.Generator().manual_seed(run.config.seed if seed is None else seed)
-    return lambda n: sampler.sample(n, generator=generator)
+    return lambda n: sampler.sample(n, generator=generator, temperature=temperature)
 
 
 def evaluate_run(
@@ -157,14 +162,32 @@ def sample_run(
     sampler: str | None = None,
     seed: int = 0,
     data: MultimodalData | None = None,
+    temperature: float = 1.0,
 ) -> list[Path]:
     """Unconditional samples of every modality together, written as files."""
-    latent = None
-    name = sampler or run_sampler_name(run)
-    if SAMPLERS.get(name).fitted_to_codes:  # else the model's own prior, drawn by generate
-        latent = seeded_draws(run, data, name, seed)(n)
-    outputs = run.generate(n=n, latent=latent, seed=seed)
+    outputs = unconditional_outputs(
+        run, n=n, sampler=sampler, seed=seed, data=data, temperature=temperature
+    )
     return run.write_outputs(outputs, out_dir)
+
+
+def unconditional_outputs(
+    run: Run,
+    *,
+    n: int,
+    sampler: str | None = None,
+    seed: int = 0,
+    data: MultimodalData | None = None,
+    temperature: float = 1.0,
+) -> dict[str, list[Any]]:
+    """``n`` unconditional samples of every modality (``Run.generate``'s raw outputs) from
+    ``sampler`` (default: the run's); ``temperature`` tempers its draws (1: the fitted density,
+    lower: more typical, less varied)."""
+    name = sampler or run_sampler_name(run)
+    if not SAMPLERS.get(name).fitted_to_codes:  # the model's own prior, drawn by generate
+        return run.generate(n=n, seed=seed, temperature=temperature)
+    latent = seeded_draws(run, data, name, seed, temperature)(n)
+    return run.generate(latent=latent, seed=seed)
 
 
 # Sized to finish within 5 minutes on 2 CPU cores from empty caches (data, judges included).

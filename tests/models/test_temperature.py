@@ -10,7 +10,7 @@ import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mmlatent.models.base import check_temperature, tempered
+from mmlatent.latent.temperature import check_temperature, tempered
 
 finite = st.floats(-10, 10, allow_nan=False)
 

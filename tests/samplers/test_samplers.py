@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from mmlatent.registry import SAMPLERS
 from mmlatent.samplers import build_sampler
@@ -124,3 +126,48 @@ def test_bad_codes_are_refused():
 def test_bad_options_are_refused_naming_the_option(name, options, field):
     with pytest.raises(ValueError, match=field):
         build_sampler(name, **options)
+
+
+# --- temperature -------------------------------------------------------------------------------
+LINEAR = ("prior", "gmm")
+"""Samplers whose temperature moves each code along a straight line from its centre (the
+chosen component's mean, the prior's mode) to its plain draw."""
+
+
+def seeded(sampler, n: int, seed: int, **kwargs) -> torch.Tensor:
+    return sampler.sample(n, generator=torch.Generator().manual_seed(seed), **kwargs)
+
+
+@pytest.mark.parametrize("name", SAMPLERS.names())
+def test_temperature_one_is_the_plain_draw_and_bad_ones_are_refused(name):
+    sampler = fitted(name)
+    assert torch.equal(seeded(sampler, 40, 2, temperature=1), seeded(sampler, 40, 2))
+    assert not torch.equal(seeded(sampler, 40, 2, temperature=0.5), seeded(sampler, 40, 2))
+    for bad in (-0.5, float("nan"), float("inf"), "1"):
+        with pytest.raises(ValueError, match="temperature must be a finite number >= 0"):
+            sampler.sample(3, temperature=bad)
+
+
+@pytest.mark.parametrize("name", SAMPLERS.names())
+def test_temperature_zero_gives_only_the_samplers_centres(name):
+    sampler = fitted(name)
+    codes = seeded(sampler, 60, 5, temperature=0)
+    assert torch.equal(codes, seeded(sampler, 60, 5, temperature=0))
+    centres = torch.unique(codes, dim=0)
+    if name == "gmm":  # each code one component's mean, and more than one component drawn
+        means = sampler.means.float()
+        assert 1 < len(centres) <= len(means)
+        assert torch.cdist(centres, means).min(dim=1).values.max() < 1e-6
+    else:  # the prior's mode, or the network's image of zero noise: one code for every row
+        assert len(centres) == 1
+
+
+@pytest.mark.parametrize("name", LINEAR)
+@settings(max_examples=15, deadline=None)
+@given(t=st.floats(0.05, 3.0), seed=st.integers(0, 2**16))
+def test_a_linear_samplers_codes_lie_between_its_centres_and_its_draws(name, t, seed):
+    sampler = fitted(name)
+    centre = seeded(sampler, 30, seed, temperature=0)
+    draw = seeded(sampler, 30, seed)
+    expected = centre + t * (draw - centre)
+    assert torch.allclose(seeded(sampler, 30, seed, temperature=t), expected, atol=1e-5)

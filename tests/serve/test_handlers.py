@@ -105,6 +105,17 @@ def test_sampling_gives_every_modality(state, sampler):
     assert len(out.images) == len(out.audio) == len(out.texts) == 2
 
 
+@pytest.mark.parametrize("sampler", ["prior", "run"])
+def test_sampling_temperature_reaches_the_sampler(state, sampler):
+    draws = handlers.sample(state, n=2, seed=1, sampler=sampler)
+    again = handlers.sample(state, n=2, seed=1, sampler=sampler, temperature="1")
+    near = handlers.sample(state, n=2, seed=1, sampler=sampler, temperature=0.4)
+    assert [p.read_bytes() for p in draws.images] == [p.read_bytes() for p in again.images]
+    assert [p.read_bytes() for p in draws.images] != [p.read_bytes() for p in near.images]
+    with pytest.raises(UploadError, match="temperature must be between 0 and 2"):
+        handlers.sample(state, sampler=sampler, temperature=-1)
+
+
 def test_interpolation_ends_at_its_inputs(state):
     steps = 4
     out = handlers.interpolate(state, {"text": "zero"}, {"text": "five"}, steps=steps)

@@ -56,6 +56,15 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="latent sampler (default: the run's); loaded from RUN/samplers/, or fitted and "
         "saved there first if absent (see `mmlatent fit-sampler`)",
     )
+    p.add_argument(
+        "--temperature",
+        type=float,
+        default=1.0,
+        metavar="T",
+        help="pull each sampler draw toward its centre (a mixture component's mean, the prior's "
+        "mode, a network's zero noise): 1 (default) samples the fitted density, lower gives more "
+        "typical samples and less variety (docs/models.md), 0 the centres themselves",
+    )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", type=Path, default=Path("samples"))
     p.set_defaults(handler=cmd_sample)
@@ -123,7 +132,7 @@ def draw_count(n: int | None, temperature: float) -> int:
     """How many outputs ``generate`` makes: one posterior mean (temperature 0), or ``n`` draws."""
     if n is not None and n < 1:
         raise ValueError(f"--n must be a positive number of samples, got {n}")
-    from mmlatent.models.base import check_temperature  # torch: imported only when it runs
+    from mmlatent.latent.temperature import check_temperature  # torch: imported only when it runs
 
     check_temperature(temperature)
     if temperature == 0:
@@ -142,9 +151,13 @@ def served_targets(model: Any, given: dict[str, Any]) -> list[str] | None:
 
 
 def cmd_sample(args: argparse.Namespace) -> int:
+    from mmlatent.latent.temperature import check_temperature
     from mmlatent.run import Run
     from mmlatent.workflows import run_sampler_name, sample_run
 
+    check_temperature(args.temperature)  # before the run loads
+    if args.n < 1:
+        raise ValueError(f"--n must be a positive number of samples, got {args.n}")
     run = Run.load(args.run)
     written = sample_run(
         run,
@@ -152,6 +165,7 @@ def cmd_sample(args: argparse.Namespace) -> int:
         out_dir=args.out,
         sampler=args.sampler or run_sampler_name(run),
         seed=args.seed,
+        temperature=args.temperature,
     )
     print(f"wrote {len(written)} files to {args.out}")
     return 0

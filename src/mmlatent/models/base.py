@@ -14,10 +14,8 @@ the report read those and never test a model's name.
 
 from __future__ import annotations
 
-import math
-import numbers
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from itertools import combinations
 from typing import Any, ClassVar
@@ -25,6 +23,7 @@ from typing import Any, ClassVar
 import torch
 from torch import Tensor, nn
 
+from mmlatent.latent.temperature import tempered
 from mmlatent.types import ModalitySpec
 
 
@@ -165,29 +164,6 @@ class GenerativeModel(nn.Module, ABC):
         for tensor in self.parameters():
             return tensor.device
         raise ValueError(f"{type(self).__name__} has no parameters to take a device from")
-
-
-def check_temperature(temperature: float) -> float:
-    """``temperature`` itself, once it is a finite number >= 0 (a negative one would mirror every
-    draw through the mean)."""
-    if not (
-        isinstance(temperature, numbers.Real) and math.isfinite(temperature) and temperature >= 0
-    ):
-        raise ValueError(
-            "temperature must be a finite number >= 0 (0 decodes the mean, 1 draws), "
-            f"got {temperature!r}"
-        )
-    return float(temperature)
-
-
-def tempered(mean: Tensor, draw: Callable[[], Tensor], temperature: float) -> Tensor:
-    """A code ``temperature`` of the way from ``mean`` to ``draw()``: the draw itself at 1, the
-    mean at 0 (nothing is drawn, so the random stream is left as it was). Below 1 it trades
-    variety for typical samples, as sampling temperature does in Glow (Kingma & Dhariwal 2018)."""
-    if check_temperature(temperature) == 0:
-        return mean
-    code = draw().to(mean.device)
-    return code if temperature == 1 else mean + temperature * (code - mean)
 
 
 def generation_source(n: int | None, given: dict[str, Tensor] | None, latent: Tensor | None) -> str:

@@ -27,7 +27,8 @@ from mmlatent.latent import (
     build_latent_loss,
 )
 from mmlatent.latent.fusion import require_some_present
-from mmlatent.models.base import GenerativeModel, LossOutput, generation_source, tempered
+from mmlatent.latent.temperature import tempered
+from mmlatent.models.base import GenerativeModel, LossOutput, generation_source
 from mmlatent.models.critics import DecoderCritics
 from mmlatent.nn import (
     build_decoder,

@@ -46,7 +46,8 @@ from mmlatent.latent import (
     mixture_moments,
     standard_normal_log_prob,
 )
-from mmlatent.models.base import Capabilities, LossOutput, generation_source, tempered
+from mmlatent.latent.temperature import tempered
+from mmlatent.models.base import Capabilities, LossOutput, generation_source
 from mmlatent.models.latent_model import LatentModel, LatentModelConfig, require
 from mmlatent.nn import build_decoder, build_encoder
 from mmlatent.registry import register_model

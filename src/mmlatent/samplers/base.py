@@ -23,6 +23,7 @@ import torch
 from torch import Tensor, nn
 
 from mmlatent.config import build_typed
+from mmlatent.latent.temperature import check_temperature
 
 SAMPLER_FORMAT_VERSION = "1"
 """Bump when a sampler's saved tensors change meaning, so stale files are refused, not misread."""
@@ -76,9 +77,20 @@ class LatentSampler(ABC):
     @abstractmethod
     def _fit(self, codes: Tensor, generator: torch.Generator) -> None: ...
 
+    def sample(
+        self, n: int, *, generator: torch.Generator | None = None, temperature: float = 1.0
+    ) -> Tensor:
+        """n codes (n, D), float32 on the CPU; the same ``generator`` state gives the same codes.
+
+        ``temperature`` scales the sampler's own noise toward its centre, as a model's draws are
+        tempered (:mod:`mmlatent.latent.temperature`): 1 samples the fitted density, lower gives
+        more typical codes and less variety; each sampler says what its centre is.
+        """
+        return self._sample(n, generator, check_temperature(temperature))
+
     @abstractmethod
-    def sample(self, n: int, *, generator: torch.Generator | None = None) -> Tensor:
-        """n codes (n, D), float32 on the CPU; the same ``generator`` state gives the same codes."""
+    def _sample(self, n: int, generator: torch.Generator | None, temperature: float) -> Tensor:
+        """``sample`` with a checked temperature."""
 
     def _build(self) -> None:
         """Create the (empty) modules of ``state_attributes`` for ``self.dim``, before loading."""

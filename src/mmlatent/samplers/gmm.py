@@ -15,6 +15,7 @@ import torch
 from torch import Tensor
 
 from mmlatent.config import ConfigError
+from mmlatent.latent.temperature import tempered
 from mmlatent.registry import register_sampler
 from mmlatent.samplers.base import LatentSampler
 
@@ -124,8 +125,15 @@ class GaussianMixtureSampler(LatentSampler):
                 raise ValueError("mixture variances must be > 0")
             self._scale = torch.diag_embed(self.covariances.double().sqrt())  # (K, D, D)
 
-    def sample(self, n: int, *, generator: torch.Generator | None = None) -> Tensor:
+    def _sample(self, n: int, generator: torch.Generator | None, temperature: float) -> Tensor:
+        """A component chosen by weight, then a draw from it tempered toward its mean: the
+        temperature narrows every component, not the mixture's choice among them (at 0 each code
+        is a component's mean)."""
         component = torch.multinomial(self.weights, n, replacement=True, generator=generator)
-        noise = torch.randn(n, self.dim, 1, generator=generator, dtype=torch.float64)
-        z = self.means[component] + (self._scale[component] @ noise).squeeze(-1)  # (n, D)
-        return z.float()
+        centre = self.means[component]  # (n, D)
+
+        def draw() -> Tensor:
+            noise = torch.randn(n, self.dim, 1, generator=generator, dtype=torch.float64)
+            return centre + (self._scale[component] @ noise).squeeze(-1)
+
+        return tempered(centre, draw, temperature).float()

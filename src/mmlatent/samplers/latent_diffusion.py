@@ -21,6 +21,7 @@ import torch
 from torch import Tensor, nn
 
 from mmlatent.config import ConfigError
+from mmlatent.latent.temperature import tempered
 from mmlatent.registry import register_sampler
 from mmlatent.samplers.neural import (
     NeuralSamplerOptions,
@@ -193,13 +194,24 @@ class LatentDiffusionSampler(WhitenedNeuralSampler):
         x0 = {"eps": (x - s * out) / a, "x0": out, "v": a * x - s * out}[self.options.prediction]
         return x0.clamp(-self.options.clip, self.options.clip)
 
-    def _sample_whitened(self, n: int, generator: torch.Generator | None) -> Tensor:
+    def _sample_whitened(
+        self, n: int, generator: torch.Generator | None, temperature: float
+    ) -> Tensor:
         """DDIM's update (Song et al., eq. 12) from the clipped clean-code estimate, over
-        ``sample_steps`` evenly spaced steps; the noise is re-derived from the clipped estimate."""
+        ``sample_steps`` evenly spaced steps; the noise is re-derived from the clipped estimate.
+        ``temperature`` scales the starting noise and every step's fresh noise (at 0 the chain is
+        deterministic from x_T = 0, so every code is the same)."""
         opt = self.options
         count = opt.sample_steps or opt.timesteps
         steps = torch.linspace(opt.timesteps - 1, 0, count).round().long().tolist()
-        x = torch.randn(n, self.dim, generator=generator)
+        zeros = torch.zeros(n, self.dim)
+
+        def noise() -> Tensor:
+            return tempered(
+                zeros, lambda: torch.randn(n, self.dim, generator=generator), temperature
+            )
+
+        x = noise()
         for i, step in enumerate(steps):
             ab = float(self.alpha_bar[step])
             ab_prev = float(self.alpha_bar[steps[i + 1]]) if i + 1 < len(steps) else 1.0
@@ -208,5 +220,5 @@ class LatentDiffusionSampler(WhitenedNeuralSampler):
             sigma = opt.eta * math.sqrt((1 - ab_prev) / (1 - ab) * (1 - ab / ab_prev))
             x = math.sqrt(ab_prev) * x0 + math.sqrt(max(1 - ab_prev - sigma**2, 0.0)) * eps
             if sigma > 0:
-                x = x + sigma * torch.randn(x.shape, generator=generator)
+                x = x + sigma * noise()
         return x  # (n, D), whitened

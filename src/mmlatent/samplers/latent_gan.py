@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
+from mmlatent.latent.temperature import tempered
 from mmlatent.registry import register_sampler
 from mmlatent.samplers.neural import (
     NeuralSamplerOptions,
@@ -101,5 +102,10 @@ class LatentGANSampler(WhitenedNeuralSampler):
     def _noise(self, n: int, generator: torch.Generator | None) -> Tensor:
         return torch.randn(n, self.options.noise_dim, generator=generator)
 
-    def _sample_whitened(self, n: int, generator: torch.Generator | None) -> Tensor:
-        return self.network(self._noise(n, generator))  # (n, D)
+    def _sample_whitened(
+        self, n: int, generator: torch.Generator | None, temperature: float
+    ) -> Tensor:
+        """The generator on its noise tempered toward the noise's mean, zero (at 0 every code is
+        the generator's image of it), as BigGAN's truncation narrows the noise."""
+        zeros = torch.zeros(n, self.options.noise_dim)
+        return self.network(tempered(zeros, lambda: self._noise(n, generator), temperature))

@@ -111,7 +111,8 @@ def one_thread() -> Iterator[None]:
 
 class WhitenedNeuralSampler(LatentSampler):
     """A network trained on whitened codes, on one thread; samples are mapped back to the codes'
-    scale. Subclasses write ``_train(whitened, generator)`` and ``_sample_whitened(n, generator)``
+    scale. Subclasses write ``_train(whitened, generator)`` and
+    ``_sample_whitened(n, generator, temperature)``
     and list ``shift`` and ``scale`` among their state attributes."""
 
     shift: Tensor
@@ -132,9 +133,12 @@ class WhitenedNeuralSampler(LatentSampler):
             raise ValueError(f"shift and scale must be ({self.dim},)")
 
     @torch.no_grad()
-    def sample(self, n: int, *, generator: torch.Generator | None = None) -> Tensor:
+    def _sample(self, n: int, generator: torch.Generator | None, temperature: float) -> Tensor:
         with one_thread():
-            return self._sample_whitened(n, generator) * self.scale + self.shift  # (n, D)
+            whitened = self._sample_whitened(n, generator, temperature)
+            return whitened * self.scale + self.shift  # (n, D)
 
-    def _sample_whitened(self, n: int, generator: torch.Generator | None) -> Tensor:
+    def _sample_whitened(
+        self, n: int, generator: torch.Generator | None, temperature: float
+    ) -> Tensor:
         raise NotImplementedError

@@ -7,6 +7,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from mmlatent.latent.temperature import tempered
 from mmlatent.registry import register_sampler
 from mmlatent.samplers.base import LatentSampler
 
@@ -28,8 +29,12 @@ class PriorSampler(LatentSampler):
         sampled (unbound, it draws N(0, I))."""
         self.model = model
 
-    def sample(self, n: int, *, generator: torch.Generator | None = None) -> Tensor:
+    def _sample(self, n: int, generator: torch.Generator | None, temperature: float) -> Tensor:
+        """The prior's draws tempered toward its mode (the model's ``prior_draw``)."""
         if self.model is None:
-            return torch.randn(n, self.dim, generator=generator)
+            zeros = torch.zeros(n, self.dim)
+            return tempered(
+                zeros, lambda: torch.randn(n, self.dim, generator=generator), temperature
+            )
         with torch.no_grad():
-            return self.model.prior_draw(n, generator=generator).cpu()
+            return self.model.prior_draw(n, temperature, generator=generator).cpu()

@@ -211,14 +211,25 @@ def sample_tab(gr: Any, state: ServeState) -> None:
             value="run",
             label="latent sampler",
         )
+    temperature = gr.Slider(
+        0,
+        handlers.MAX_TEMPERATURE,
+        value=1,
+        step=0.05,
+        label="temperature: 1 samples the sampler's density; lower pulls draws toward its "
+        "centres, more typical and less varied",
+    )
     button = gr.Button("Sample", variant="primary")
     outputs = OutputWidgets(gr)
 
-    def on_sample(n: Any, seed: Any, sampler: str) -> list[Any]:
-        return outputs.values(handlers.sample(state, n, seed, sampler))
+    def on_sample(n: Any, seed: Any, sampler: str, temperature: Any) -> list[Any]:
+        return outputs.values(handlers.sample(state, n, seed, sampler, temperature))
 
     button.click(
-        page_errors(gr, on_sample), [n, seed, sampler], outputs.components, api_name="sample"
+        page_errors(gr, on_sample),
+        [n, seed, sampler, temperature],
+        outputs.components,
+        api_name="sample",
     )
 
 

@@ -21,6 +21,7 @@ from torch import Tensor
 
 from mmlatent.data.audio import Waveform
 from mmlatent.data.datasets.base import MultimodalData
+from mmlatent.registry import SAMPLERS
 from mmlatent.report.media import spectrogram_png, wav_bytes
 from mmlatent.run import Run
 from mmlatent.serve.ratings import Judgement, RatingStore
@@ -30,7 +31,7 @@ from mmlatent.serve.uploads import (
     check_text,
     image_from_widget,
 )
-from mmlatent.workflows import load_run_data, run_sampler_name, seeded_draws
+from mmlatent.workflows import load_run_data, run_sampler_name, unconditional_outputs
 
 MAX_N = 16
 """Most items one request may ask for: keeps one person from holding the CPU for long."""
@@ -230,16 +231,19 @@ def generate(
     return render(run, outputs, state.new_folder(), labels)
 
 
-def sample(state: ServeState, n: Any = 4, seed: Any = 0, sampler: str = "run") -> Outputs:
+def sample(
+    state: ServeState, n: Any = 4, seed: Any = 0, sampler: str = "run", temperature: Any = 1.0
+) -> Outputs:
     """Unconditional samples of every modality: from the run's fitted latent sampler (``run``,
-    fitted once to the training codes) or from the prior (``prior``)."""
+    fitted once to the training codes) or from the prior (``prior``), their draws tempered by
+    ``temperature`` (``LatentSampler.sample``)."""
     run, n = state.run, check_count(n, "n", MAX_N)
+    temperature = read_temperature(temperature)
     name = run_sampler_name(run) if sampler == "run" else sampler
-    if name == "prior":
-        outputs = run.generate(n=n, seed=int(seed))
-    else:
-        latent = seeded_draws(run, state.dataset(), name, int(seed))(n)
-        outputs = run.generate(latent=latent, seed=int(seed))
+    data = state.dataset() if SAMPLERS.get(name).fitted_to_codes else None
+    outputs = unconditional_outputs(
+        run, n=n, sampler=name, seed=int(seed), data=data, temperature=temperature
+    )
     return render(run, outputs, state.new_folder(), [f"{name} #{i + 1}" for i in range(n)])
 
 

@@ -1,0 +1,36 @@
+"""Sampling temperature: how far toward a draw's mean a drawn code is pulled.
+
+One rule for every code the library draws (posteriors, priors, fitted latent samplers, a GAN's
+noise): ``mean + t (draw - mean)``, the draw itself at 1 and the mean at 0. Below 1 it trades
+variety for typical samples, as sampling temperature does in Glow (Kingma & Dhariwal 2018).
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Callable
+
+from torch import Tensor
+
+
+def check_temperature(temperature: float) -> float:
+    """``temperature`` itself, once it is a finite number >= 0 (a negative one would mirror every
+    draw through the mean)."""
+    if not (
+        isinstance(temperature, numbers.Real) and math.isfinite(temperature) and temperature >= 0
+    ):
+        raise ValueError(
+            "temperature must be a finite number >= 0 (0 takes the mean, 1 a plain draw), "
+            f"got {temperature!r}"
+        )
+    return float(temperature)
+
+
+def tempered(mean: Tensor, draw: Callable[[], Tensor], temperature: float) -> Tensor:
+    """A code ``temperature`` of the way from ``mean`` to ``draw()``: the draw itself at 1, the
+    mean at 0 (nothing is drawn, so the random stream is left as it was)."""
+    if check_temperature(temperature) == 0:
+        return mean
+    code = draw().to(mean.device)
+    return code if temperature == 1 else mean + temperature * (code - mean)
