@@ -106,6 +106,7 @@ class LatentGANSampler(WhitenedNeuralSampler):
         self, n: int, generator: torch.Generator | None, temperature: float
     ) -> Tensor:
         """The generator on its noise tempered toward the noise's mean, zero (at 0 every code is
-        the generator's image of it), as BigGAN's truncation narrows the noise."""
+        the generator's image of it): narrower noise, the idea of BigGAN's truncation trick,
+        which resamples large values instead of scaling them."""
         zeros = torch.zeros(n, self.options.noise_dim)
         return self.network(tempered(zeros, lambda: self._noise(n, generator), temperature))
