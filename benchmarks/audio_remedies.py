@@ -53,6 +53,7 @@ from independent_judge import (
 )
 
 from mmlatent.evaluation.coherence import rows_with
+from mmlatent.latent.temperature import tempered
 
 RESULTS = Path(__file__).parent / "results"
 FIT_ROWS = 600
@@ -78,11 +79,6 @@ def postfilter(mels: Tensor, gain: Tensor) -> Tensor:
     """Scale each log-mel's deviation from its own time average by ``gain`` per bin."""
     centre = mels.mean(-1, keepdim=True)
     return centre + gain * (mels - centre)
-
-
-def tempered(mean: Tensor, draw: Tensor, temperature: float) -> Tensor:
-    """A drawn code pulled toward its posterior mean: the draw at 1, the mean at 0."""
-    return mean + temperature * (draw - mean)
 
 
 def digit_averages(
@@ -138,7 +134,7 @@ def remedies(model: Any) -> dict[str, Callable[[dict[str, Tensor]], Tensor]]:
     def at_temperature(t: float) -> Callable[[dict[str, Tensor]], Tensor]:
         def make(given: dict[str, Tensor]) -> Tensor:
             posterior = model.posterior_for_generation(given)
-            code = tempered(posterior.mean, posterior.rsample(), t)
+            code = tempered(posterior.mean, posterior.rsample, t)
             return model.generate(latent=code, targets=["audio"])["audio"]
 
         return make

@@ -44,9 +44,9 @@ def test_the_postfilter_keeps_each_clip_s_time_average_and_is_identity_at_gain_o
 
 def test_temperature_runs_from_the_mean_at_zero_to_the_draw_at_one() -> None:
     mean, draw = torch.zeros(3, 4), torch.randn(3, 4)
-    assert torch.equal(R.tempered(mean, draw, 0.0), mean)
-    assert torch.equal(R.tempered(mean, draw, 1.0), draw)
-    assert torch.allclose(R.tempered(mean, draw, 0.5), draw / 2)
+    assert torch.equal(R.tempered(mean, lambda: draw, 0.0), mean)
+    assert torch.equal(R.tempered(mean, lambda: draw, 1.0), draw)
+    assert torch.allclose(R.tempered(mean, lambda: draw, 0.5), draw / 2)
 
 
 def test_digit_averages_average_clips_of_one_label_only() -> None:

@@ -128,10 +128,17 @@ def cmd_generate(args: argparse.Namespace) -> int:
     return 0
 
 
+def check_count(n: int) -> int:
+    """``--n`` itself, once it is a positive number of samples."""
+    if n < 1:
+        raise ValueError(f"--n must be a positive number of samples, got {n}")
+    return n
+
+
 def draw_count(n: int | None, temperature: float) -> int:
     """How many outputs ``generate`` makes: one posterior mean (temperature 0), or ``n`` draws."""
-    if n is not None and n < 1:
-        raise ValueError(f"--n must be a positive number of samples, got {n}")
+    if n is not None:
+        check_count(n)
     from mmlatent.latent.temperature import check_temperature  # torch: imported only when it runs
 
     check_temperature(temperature)
@@ -156,12 +163,11 @@ def cmd_sample(args: argparse.Namespace) -> int:
     from mmlatent.workflows import run_sampler_name, sample_run
 
     check_temperature(args.temperature)  # before the run loads
-    if args.n < 1:
-        raise ValueError(f"--n must be a positive number of samples, got {args.n}")
+    n = check_count(args.n)
     run = Run.load(args.run)
     written = sample_run(
         run,
-        n=args.n,
+        n=n,
         out_dir=args.out,
         sampler=args.sampler or run_sampler_name(run),
         seed=args.seed,
