@@ -70,3 +70,15 @@ for _name in (n for n in MODELS.names() if model_class(n).capabilities.decoder_c
     _grids = ("image", "audio") if model_class(_name).capabilities.multimodal else ("image",)
     _options["decoder_critics"] = dict.fromkeys(_grids, 1.0)
     globals()[_class] = type(_class, (ModelContract,), {"model_name": _name, "options": _options})
+
+
+# ... and with critics that train the decoders alone, through each way of decoding again
+# (the base's shared codes, MVAE's per-term codes, MMVAE+'s private codes).
+for _name in ("mopoe", "mvae", "mmvae+"):
+    _class = f"TestContractDecoderOnlyCritics_{_name.replace('+', 'plus')}"
+    _options = {
+        **contract_options(_name),
+        "decoder_critics": {"image": 1.0, "audio": 1.0},
+        "critics_train_encoders": False,
+    }
+    globals()[_class] = type(_class, (ModelContract,), {"model_name": _name, "options": _options})

@@ -7,8 +7,9 @@ import pytest
 import torch
 from torch import nn
 
-from mmlatent.models import build_model
+from mmlatent.models import build_model, model_class
 from mmlatent.models.critics import DecoderCritics
+from mmlatent.registry import MODELS
 
 from .contract import SPECS, TINY, full_mask, make_batch
 
@@ -22,8 +23,36 @@ def grads(module: nn.Module) -> float:
 def critic_penalty(model: nn.Module) -> object:
     data = make_batch()
     present = model.present(data, full_mask(data))
-    params = model.decode(model.encode(data, full_mask(data)).rsample(), ["audio"])
-    return model.critic_penalty(params, data, present)
+    code = model.encode(data, full_mask(data)).rsample()
+    params = model.decode(code, ["audio"])
+    return model.critic_penalty(params, data, present, redecode=model.redecoder(code))
+
+
+def critical_families() -> list[str]:
+    return [n for n in MODELS.names() if model_class(n).capabilities.decoder_critics]
+
+
+def options_for(name: str, critics: dict[str, float] | None = None) -> dict:
+    """Tiny networks; a one-modality model is pointed at the audio, the modality criticised."""
+    options = dict(TINY)
+    if not model_class(name).capabilities.multimodal:
+        options["modality"] = "audio"
+    return options | ({"decoder_critics": critics} if critics else {})
+
+
+def twins(name: str, options: dict, weight: float) -> tuple[nn.Module, nn.Module]:
+    """The same model without and with an audio critic of ``weight``, sharing every weight."""
+    torch.manual_seed(0)
+    plain = build_model(name, SPECS, options_for(name) | options)
+    torch.manual_seed(0)
+    critical = build_model(name, SPECS, options_for(name, {"audio": weight}) | options)
+    critical.load_state_dict(plain.state_dict(), strict=False)
+    return plain, critical
+
+
+def loss_of(model: nn.Module, data: dict) -> object:
+    torch.manual_seed(1)
+    return model.loss(data, full_mask(data))
 
 
 def test_the_decoders_loss_trains_the_decoders_not_the_critic() -> None:
@@ -40,31 +69,66 @@ def test_the_critics_loss_trains_the_critic_not_the_decoders() -> None:
     assert grads(model.decoders["audio"]) == 0 and grads(model.encoders) == 0
 
 
-def test_outside_training_the_critics_loss_is_logged_not_added() -> None:
-    """Validation ranks epochs by the model's objective; the critic's loss is the critic's."""
+def test_outside_training_the_critics_terms_are_logged_not_added() -> None:
+    """Validation ranks epochs by the model's objective, not by the critics' game."""
     model = build_model("mopoe", SPECS, {**TINY, **CRITICS}).eval()
     out = critic_penalty(model)
-    assert float(out.auxiliary) == 0.0
-    assert float(out.terms["critic_audio"]) > 0
+    assert float(out.auxiliary) == 0.0 and float(out.penalty) == 0.0
+    assert float(out.terms["critic_audio"]) > 0 and float(out.terms["fooled_audio"]) > 0
 
 
-@pytest.mark.parametrize("name", ["mopoe", "jmvae", "mvae", "mmvae", "mmvae+"])
-def test_every_family_adds_the_weighted_critic_to_its_loss(name: str) -> None:
-    """The same seed and weights: the loss with critics is the loss without them plus the
-    critics' penalty and their own loss, which the terms log."""
+@pytest.mark.parametrize("name", critical_families())
+def test_every_family_adds_the_weighted_critic_to_its_training_loss_only(name: str) -> None:
+    """The same seed and weights: in training the loss with critics is the loss without them
+    plus the critics' penalty and their own loss, which the terms log; in evaluation it is the
+    loss without them."""
     data = make_batch()
-    torch.manual_seed(0)
-    plain = build_model(name, SPECS, TINY)
-    torch.manual_seed(0)
-    critical = build_model(name, SPECS, {**TINY, "decoder_critics": {"audio": 3.0}})
-    critical.load_state_dict(plain.state_dict(), strict=False)
-    torch.manual_seed(1)
-    without = plain.loss(data, full_mask(data))
-    torch.manual_seed(1)
-    with_critics = critical.loss(data, full_mask(data))
-    added = with_critics.total - without.total
+    plain, critical = twins(name, {}, weight=3.0)
+    with_critics = loss_of(critical, data)
+    added = with_critics.total - loss_of(plain, data).total
     expected = 3.0 * with_critics.terms["fooled_audio"] + with_critics.terms["critic_audio"]
     torch.testing.assert_close(added.detach(), expected, rtol=1e-4, atol=1e-3)
+    plain.eval(), critical.eval()
+    torch.testing.assert_close(loss_of(critical, data).total, loss_of(plain, data).total)
+
+
+ESTIMATORS = {"mmvae": {"estimator": "dreg", "k": 3}, "mmvae+": {"estimator": "dreg", "k": 3}}
+
+
+def upstream_gradients_match(name: str, options: dict) -> bool:
+    """Whether every weight outside the decoders (encoders, a joint encoder, a learned prior)
+    gets, with an audio critic, the gradient it gets without one; the criticised decoder's
+    gradient must change either way."""
+    data = make_batch()
+    plain, critical = twins(name, ESTIMATORS.get(name, {}) | options, weight=5.0)
+    loss_of(plain, data).total.backward()
+    loss_of(critical, data).total.backward()
+    decoder = critical.decoders["audio"]
+    changed = sum(
+        float((a.grad - b.grad).abs().sum())
+        for a, b in zip(decoder.parameters(), plain.decoders["audio"].parameters(), strict=True)
+    )
+    assert changed > 1e-3 * grads(decoder) > 0
+    theirs = dict(plain.named_parameters())
+    upstream = [k for k in theirs if not k.startswith("decoders.") and theirs[k].grad is not None]
+    assert any(k.startswith("encoders.") for k in upstream)
+    return all(
+        torch.allclose(critical.get_parameter(k).grad, theirs[k].grad, rtol=1e-4, atol=1e-6)
+        for k in upstream
+    )
+
+
+@pytest.mark.parametrize("name", critical_families())
+def test_without_critics_training_encoders_the_critic_trains_the_decoders_alone(
+    name: str,
+) -> None:
+    """VAE-GAN's rule (under DReG too): the encoders' gradient is the one without a critic."""
+    assert upstream_gradients_match(name, {"critics_train_encoders": False})
+
+
+@pytest.mark.parametrize("name", critical_families())
+def test_by_default_the_critics_gradient_reaches_the_encoders(name: str) -> None:
+    assert not upstream_gradients_match(name, {})
 
 
 def test_a_critic_sharpens_what_a_decoder_makes() -> None:
@@ -98,6 +162,12 @@ def test_bad_critic_options_are_named(critics: dict, message: str) -> None:
     with pytest.raises(ValueError, match="decoder_critics") as error:
         build_model("mopoe", SPECS, {**TINY, "decoder_critics": critics})
     assert message in str(error.value)
+
+
+@pytest.mark.parametrize("value", ["no", 0, None])
+def test_critics_train_encoders_must_be_a_bool(value: object) -> None:
+    with pytest.raises(ValueError, match="critics_train_encoders must be true or false"):
+        build_model("mopoe", SPECS, {**TINY, **CRITICS, "critics_train_encoders": value})
 
 
 def test_a_one_modality_model_takes_a_critic_for_its_own_modality_only() -> None:

@@ -98,6 +98,7 @@ def test_config_is_a_keyword_only_dataclass_with_documented_defaults() -> None:
         "obs_scale",
         "decoder_refine",
         "decoder_critics",
+        "critics_train_encoders",
     }
 
 

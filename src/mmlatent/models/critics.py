@@ -9,9 +9,14 @@ looks like, so the decoder commits to one sharp answer; the likelihood still dec
 
 Both players train under the model's one optimiser, as the adversarial latent loss does: the
 critic's loss sees detached outputs, the decoders' non-saturating loss goes through the critic's
-detached weights (:func:`mmlatent.nn.adversarial.through_frozen`). Under MMVAE's and MMVAE+'s
-``dreg`` estimator with k > 1, DReG's weights on the draws also scale the critic's gradient to
-the encoders (not to the decoders).
+detached weights (:func:`mmlatent.nn.adversarial.through_frozen`). That loss reaches the
+encoders through the codes too, unless ``critics_train_encoders`` is off: then, as in VAE-GAN,
+the critics see the criticised modalities decoded a second time from detached codes
+(``LatentModel.critic_penalty``) and train the decoders alone.
+
+Both terms count in training only. Validation and test log them and leave them out of the loss,
+so early stopping and the best checkpoint rank epochs by the model's own objective, not by a
+game between two networks whose score swings as either gains.
 """
 
 from __future__ import annotations
@@ -52,8 +57,8 @@ class DecoderCritics(nn.Module):
         sees the same parameters used and the same terms.
 
         ``penalty``: sum_m weight_m * the decoders' loss (already weighted: the caller adds it
-        as it is); ``auxiliary``: the critics' loss, during training only, since it is their
-        objective, not the model's. Terms: ``critic_<m>`` and ``fooled_<m>``.
+        as it is); ``auxiliary``: the critics' loss. Both are zero outside training (module
+        docstring); the terms ``critic_<m>`` and ``fooled_<m>`` are always logged.
         """
         zero = next(iter(self.parameters())).new_zeros(())
         penalty, auxiliary = zero, zero
@@ -67,8 +72,8 @@ class DecoderCritics(nn.Module):
             fake = decoded[m]
             critic_loss = CRITIC_LOSS.discriminator(critic(real[m]), critic(fake.detach()))
             fooled = CRITIC_LOSS.generator(through_frozen(critic, fake))
-            penalty = penalty + self.weights[m] * fooled
             if self.training:
+                penalty = penalty + self.weights[m] * fooled
                 auxiliary = auxiliary + critic_loss
             terms |= {f"critic_{m}": critic_loss.detach(), f"fooled_{m}": fooled.detach()}
         return LatentPenalty(penalty, auxiliary, terms)

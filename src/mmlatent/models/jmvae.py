@@ -142,7 +142,7 @@ class JMVAE(LatentModel):
             z,
             present,
             beta,
-            critics=self.critic_penalty(params, data, present),
+            critics=self.critic_penalty(params, data, present, redecode=self.redecoder(z)),
             alpha_kl=alpha_term,
             **coupling,
         )

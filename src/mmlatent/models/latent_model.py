@@ -107,6 +107,11 @@ class LatentModelConfig:
     (VAE-GAN, Larsen et al. 2016; ``mmlatent.models.critics``), e.g. ``{"audio": 1}``: the
     decoders learn outputs a critic cannot tell from data, sharper than a likelihood's mean.
     Families declare support in ``Capabilities.decoder_critics``."""
+    critics_train_encoders: bool = True
+    """Whether the critics' gradient reaches the encoders through the codes (and, under DReG,
+    scaled by its weights on the draws). False is VAE-GAN's rule: the critics train the decoders
+    alone, which decode the criticised modalities a second time from detached codes. On
+    AV-MNIST the encoders' share is what makes an image critic help (``docs/models.md``)."""
 
     def __post_init__(self) -> None:
         require(self.latent_dim >= 1, "latent_dim", "must be >= 1", self.latent_dim)
@@ -152,6 +157,12 @@ class LatentModelConfig:
             "decoder_critics",
             "must map modality names to finite weights > 0",
             self.decoder_critics,
+        )
+        require(
+            isinstance(self.critics_train_encoders, bool),
+            "critics_train_encoders",
+            "must be true or false",
+            self.critics_train_encoders,
         )
 
 
@@ -447,16 +458,27 @@ class LatentModel(GenerativeModel):
         data: dict[str, Tensor],
         present: Tensor,
         drawn: Tensor | None = None,
+        *,
+        redecode: Callable[[list[str]], dict[str, Tensor]],
     ) -> LatentPenalty | None:
-        """The decoder critics on ``params`` (decoded from any codes; leading sample dimensions
-        allowed) against the rows of ``data`` that have each modality; None without critics.
+        """The decoder critics on ``params`` (decoded from the objective's codes; leading sample
+        dimensions allowed) against the rows of ``data`` that have each modality; None without
+        critics.
 
-        ``drawn``: a bool mask over the last leading dimensions of ``params``, the draws the
-        critics see (a mixture's: the strata each row has). Selected only when there are critics,
-        so a model without them pays nothing for it.
+        ``redecode(targets)`` decodes the criticised modalities again from the same codes,
+        detached: what the critics see instead when ``critics_train_encoders`` is off, so their
+        gradient trains the decoders alone (VAE-GAN's rule). Called only then.
+
+        ``drawn``: a bool mask over the last leading dimensions of the decoded parameters, the
+        draws the critics see (a mixture's: the strata each row has). Selected only when there
+        are critics, so a model without them pays nothing for it.
         """
         if self.critics is None:
             return None
+        if not self.config.critics_train_encoders:
+            params = redecode(
+                [m for m in self.modalities if m in self.critics.weights and m in params]
+            )
         decoded, real = {}, {}
         for i, m in enumerate(self.modalities):
             if m in params and m in self.critics.weights:
@@ -469,6 +491,12 @@ class LatentModel(GenerativeModel):
                 decoded[m] = data_like.reshape(-1, *spec.shape)
                 real[m] = data[m][present[:, i]]
         return self.critics(decoded, real)
+
+    def redecoder(self, z: Tensor) -> Callable[[list[str]], dict[str, Tensor]]:
+        """``critic_penalty``'s ``redecode`` where every decoder reads the same codes ``z``: they
+        are detached now, and decoded only if the critics ask."""
+        detached = z.detach()
+        return lambda targets: self.decode(detached, targets)
 
     @staticmethod
     def with_critics(

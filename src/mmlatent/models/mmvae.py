@@ -185,14 +185,18 @@ class MMVAE(LatentModel):
         experts = self.expert(mean.unsqueeze(1), logvar.unsqueeze(1))  # (B, 1, M_j, D)
         return mixture_log_prob(experts, present.unsqueeze(1), z)
 
+    @staticmethod
+    def by_stratum(z: Tensor) -> Tensor:
+        """Draws (K, B, M, D) as ``decode`` takes them, batch last: (K, M, B, D)."""
+        return z.permute(0, 2, 1, 3)
+
     def cross_logliks(
         self, z: Tensor, data: dict[str, Tensor], present: Tensor
     ) -> tuple[Tensor, dict[str, Tensor]]:
         """log p(x_j | z) of every modality j for every draw z (K, B, M, D): (K, B, M, M_j),
         0 where x_j is absent; and the parameters decoded, (K, M_strata, B, ...)."""
         observed = self.observed(data, present)
-        by_stratum = z.permute(0, 2, 1, 3)  # (K, M, B, D): batch last, as ``decode`` expects
-        params = self.decode(by_stratum, list(observed), inputs=observed)  # (K, M, B, ...)
+        params = self.decode(self.by_stratum(z), list(observed), inputs=observed)  # (K, M, B, ...)
         loglik = self.log_likelihoods(params, data, present).transpose(1, 2)  # (K, B, M, M_j)
         return loglik, params
 
@@ -211,7 +215,9 @@ class MMVAE(LatentModel):
         mean, logvar = self.experts(data, present)  # (B, M, D) each
         z = self.stratified_draws(mean, logvar)  # (K, B, M, D)
         loglik, params = self.cross_logliks(z, data, present)  # (K, B, M, M_j)
-        critics = self.critic_penalty(params, data, present, drawn=present.T)  # strata rows have
+        critics = self.critic_penalty(  # on the strata each row has
+            params, data, present, drawn=present.T, redecode=self.redecoder(self.by_stratum(z))
+        )
         if self.config.estimator == "dreg":  # log q sees the draws, not the parameters
             mean, logvar = mean.detach(), logvar.detach()
         log_ratio = self.prior_log_prob(z) - self.mixture_log_prob(z, mean, logvar, present)

@@ -235,9 +235,10 @@ class MMVAEPlus(LatentModel):
 
     def cross_log_likelihoods(
         self, w: Tensor, u: Tensor, data: dict[str, Tensor], present: Tensor
-    ) -> tuple[Tensor, dict[str, Tensor]]:
-        """log p(x_n | w, u_n) for every stratum's draws: (K, M_strata, B, M_targets), and each
-        target's decoded parameters, (K * M_strata, B, ...).
+    ) -> tuple[Tensor, dict[str, Tensor], dict[str, Tensor]]:
+        """log p(x_n | w, u_n) for every stratum's draws: (K, M_strata, B, M_targets); each
+        target's decoded parameters, (K * M_strata, B, ...); and the private codes each target's
+        decoder read, u_n (K * M_strata, B, P).
 
         ``w`` (K, M, B, D), ``u`` (K, M, B, P): stratum m's own draws. Stratum n hands its own u_n
         to decoder n; every other stratum hands a draw from the auxiliary prior r_n.
@@ -245,20 +246,34 @@ class MMVAEPlus(LatentModel):
         k, strata, batch = w.shape[:3]
         observed = self.observed(data, present)
         own = torch.eye(strata, dtype=torch.bool, device=w.device)  # (M_strata, M_targets)
-        flat_w = w.reshape(k * strata, batch, -1)  # (K*M, B, D): batch last, as decode needs
+        flat_w = self.flat_strata(w)
         columns: list[Tensor] = []
         decoded: dict[str, Tensor] = {}
+        private: dict[str, Tensor] = {}
         for j, n in enumerate(self.modalities):
             if n not in observed:
                 columns.append(w.new_zeros(k * strata, batch))
                 continue
             aux = self.config.aux_prior_std * torch.randn_like(u)  # (K, M, B, P) ~ r_n
             u_n = torch.where(own[:, j].view(1, -1, 1, 1), u, aux)  # (K, M, B, P)
-            private = {n: u_n.reshape(k * strata, batch, -1)}
-            params = self.decode(flat_w, [n], inputs=observed, private=private)
+            private[n] = self.flat_strata(u_n)
+            params = self.decode(flat_w, [n], inputs=observed, private={n: private[n]})
             columns.append(self.log_likelihoods(params, data, present)[..., j])  # (K*M, B)
             decoded |= params
-        return torch.stack(columns, dim=-1).reshape(k, strata, batch, -1), decoded
+        loglik = torch.stack(columns, dim=-1).reshape(k, strata, batch, -1)
+        return loglik, decoded, private
+
+    @staticmethod
+    def flat_strata(codes: Tensor) -> Tensor:
+        """(K, M, B, X) codes as ``decode`` takes them, batch last: (K * M, B, X)."""
+        return codes.reshape(-1, *codes.shape[2:])
+
+    def decode_detached(
+        self, w: Tensor, private: dict[str, Tensor], targets: list[str]
+    ) -> dict[str, Tensor]:
+        """``targets`` decoded again from detached shared and private codes, for the critics."""
+        detached = {n: private[n].detach() for n in targets}
+        return self.decode(w.detach(), targets, private=detached)
 
     def log_ratio(
         self, w: Tensor, u: Tensor, shared: Gaussian, private: Gaussian, present: Tensor
@@ -281,10 +296,14 @@ class MMVAEPlus(LatentModel):
         w, u = self.draws(shared), self.draws(private)  # (K, M, B, D), (K, M, B, P)
         if self.config.estimator == "dreg":  # log q without the score term (Tucker et al. 2019)
             shared, private = shared.detach(), private.detach()
-        loglik, decoded = self.cross_log_likelihoods(w, u, data, present)  # (K, M, B, M)
+        loglik, decoded, read = self.cross_log_likelihoods(w, u, data, present)  # (K, M, B, M)
         # The critics see the draws of the strata each row has: (K * M, B), K outermost.
         critics = self.critic_penalty(
-            decoded, data, present, drawn=present.T.repeat(self.config.k, 1)
+            decoded,
+            data,
+            present,
+            drawn=present.T.repeat(self.config.k, 1),
+            redecode=partial(self.decode_detached, self.flat_strata(w), read),
         )
         ratio = self.log_ratio(w, u, shared, private, present)  # (K, M, B)
         strata = present.T  # (M, B): the strata of each row

@@ -88,6 +88,6 @@ class MoPoE(LatentModel):
             z,
             present,
             beta,
-            critics=self.critic_penalty(params, data, present),
+            critics=self.critic_penalty(params, data, present, redecode=self.redecoder(z)),
         )
         return LossOutput(total=total, terms=terms)

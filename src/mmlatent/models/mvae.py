@@ -20,6 +20,7 @@ it observed (a row with one modality trains on that modality's ELBO once, not tw
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 from itertools import combinations
 
 import torch
@@ -116,18 +117,35 @@ class MVAE(LatentModel):
         and where x_m is absent, and each modality decoded from those terms, (T_m, B, ...). One
         decoder call per modality over all terms that hold it."""
         observed = self.observed(data, present)
+        decoded = self.decode_terms(z, subsets, list(observed), inputs=observed)
         columns: list[Tensor] = []
-        decoded: dict[str, Tensor] = {}
         for i, m in enumerate(self.modalities):
-            terms = subsets[:, i].nonzero().squeeze(-1)  # (T_m,) terms that reconstruct m
             column = z.new_zeros(z.shape[:2])  # (T, B)
-            if m in observed and len(terms) > 0:
-                params = self.decode(z[terms], [m], inputs=observed)  # (T_m, B, ...)
-                ll = self.log_likelihoods(params, data, present)[..., i]  # (T_m, B)
-                column = column.index_copy(0, terms, ll)
-                decoded |= params
+            if m in decoded:
+                ll = self.log_likelihoods({m: decoded[m]}, data, present)[..., i]  # (T_m, B)
+                column = column.index_copy(0, self.terms_of(subsets, m), ll)
             columns.append(column)
         return torch.stack(columns, dim=-1), decoded  # (T, B, M)
+
+    def terms_of(self, subsets: Tensor, m: str) -> Tensor:
+        """The indices of the terms (rows of ``subsets``) that reconstruct modality m: (T_m,)."""
+        return subsets[:, self.modalities.index(m)].nonzero().squeeze(-1)
+
+    def decode_terms(
+        self,
+        z: Tensor,
+        subsets: Tensor,
+        targets: list[str],
+        inputs: dict[str, Tensor] | None = None,
+    ) -> dict[str, Tensor]:
+        """Each target decoded from the codes of the terms that reconstruct it, (T_m, B, ...);
+        a target no term holds is left out."""
+        out: dict[str, Tensor] = {}
+        for m in targets:
+            terms = self.terms_of(subsets, m)
+            if len(terms) > 0:
+                out |= self.decode(z[terms], [m], inputs=inputs)
+        return out
 
     def subset_term(
         self, loglik: Tensor, kl: Tensor, z: Tensor, counted: Tensor, beta: float
@@ -165,7 +183,8 @@ class MVAE(LatentModel):
         z = torch.stack([self.latent_code(q) for q in posteriors])  # (T, B, D)
         kl = torch.stack([self.prior_kl(q) for q in posteriors])  # (T, B)
         loglik, decoded = self.subset_logliks(z, subsets, data, present)  # (T, B, M)
-        critics = self.critic_penalty(decoded, data, present)
+        redecode = partial(self.decode_terms, z.detach(), subsets)
+        critics = self.critic_penalty(decoded, data, present, redecode=redecode)
         total, terms = self.objective(loglik[0], kl[0], z[0], present, beta, critics)
 
         missing = subsets.unsqueeze(1) & ~present  # (T, B, M): subset parts a row lacks

@@ -128,7 +128,7 @@ class UnimodalModel(LatentModel):
         params = self.decode(z, inputs={m: x})
         present = torch.ones(len(x), 1, dtype=torch.bool, device=x.device)  # (B', 1)
         loglik = self.log_likelihoods(params, {m: x}, present)  # (B', 1)
-        critics = self.critic_penalty(params, {m: x}, present)
+        critics = self.critic_penalty(params, {m: x}, present, redecode=self.redecoder(z))
         total, terms = self.objective(
             loglik, self.prior_kl(posterior), z, present, beta, critics=critics
         )
