@@ -8,9 +8,13 @@ the raw waveforms:
   25 ms windows and a 31.25 ms hop (about 1 s fills the 32 frames), floored 80 dB below the clip's
   peak and normalised per clip (zero mean, unit std), so the absolute level - which Griffin-Lim
   output gets wrong - does not matter;
-* its own small CNN (three conv + BatchNorm blocks and a linear layer), trained with plain PyTorch
+* its own small CNN (three conv + norm blocks and a linear layer), trained with plain PyTorch
   on real recordings only, seeded, with light augmentation (random placement in time, small speed
-  changes, gain, white noise, narrow time/mel masks);
+  changes, gain, white noise, narrow time/mel masks). The norm is BatchNorm (the judge every
+  results file so far used) or, with ``norm="group"``, GroupNorm: per-clip statistics, as the
+  project's own judges use, since BatchNorm's running statistics come from real clips and
+  generated ones are smoother (``docs/evaluation.md``, and ``judge_norms.py`` for what it
+  changes here);
 * its own training data: FSDD's official train takes for ``avmnist`` (held out: takes 0-4, the
   clips avmnist's test rows use), and for ``digits`` the ten recordings in the ``spokennumbers``
   wheel, perturbed afresh every epoch (held out: a separately seeded set of perturbed clips).
@@ -34,7 +38,7 @@ import os
 import re
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from itertools import combinations
 from pathlib import Path
 from typing import Any
@@ -210,17 +214,30 @@ def mask_features(x: np.ndarray, aug: Augment, rng: np.random.Generator) -> np.n
 
 
 # --- network -------------------------------------------------------------------------------------
-class JudgeNet(nn.Module):
-    """(N, 1, 32, 32) -> logits: three conv-BatchNorm-ReLU-maxpool blocks, dropout, linear."""
+NORMS = ("batch", "group")
+GROUPS = 8
+"""GroupNorm's groups per layer (4, 8 and 16 channels each at the default width)."""
 
-    def __init__(self, n_classes: int, width: int = 32) -> None:
+
+def norm_layer(norm: str, channels: int) -> nn.Module:
+    if norm == "batch":
+        return nn.BatchNorm2d(channels)
+    if norm == "group":
+        return nn.GroupNorm(GROUPS, channels)
+    raise ValueError(f"norm must be one of {NORMS}, got {norm!r}")
+
+
+class JudgeNet(nn.Module):
+    """(N, 1, 32, 32) -> logits: three conv-norm-ReLU-maxpool blocks, dropout, linear."""
+
+    def __init__(self, n_classes: int, width: int = 32, norm: str = "batch") -> None:
         super().__init__()
         layers: list[nn.Module] = []
         c_in = 1
         for c in (width, 2 * width, 4 * width):
             layers += [
                 nn.Conv2d(c_in, c, 3, padding=1, bias=False),
-                nn.BatchNorm2d(c),
+                norm_layer(norm, c),
                 nn.ReLU(inplace=True),
                 nn.MaxPool2d(2),
             ]
@@ -242,6 +259,8 @@ class TrainConfig:
     weight_decay: float = 1e-3
     width: int = 32
     seed: int = 0
+    norm: str = "batch"
+    """``NORMS``: "batch" (the judge of every earlier results file) or "group"."""
     augment: Augment = field(default_factory=Augment)
 
     def to_dict(self) -> dict[str, Any]:
@@ -290,7 +309,7 @@ class IndependentAudioJudge:
         rng = np.random.default_rng(cfg.seed)
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(cfg.seed)
-            net = JudgeNet(len(self.classes), cfg.width)
+            net = JudgeNet(len(self.classes), cfg.width, cfg.norm)
             opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
             steps = cfg.epochs * -(-len(clips) // cfg.batch_size)
             schedule = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=steps)
@@ -388,7 +407,7 @@ class IndependentAudioJudge:
         judge.held_out_accuracy = card.get("held_out_accuracy")
         judge.source = card.get("source", {})
         judge.history = card.get("history", [])
-        net = JudgeNet(len(judge.classes), judge.config.width)
+        net = JudgeNet(len(judge.classes), judge.config.width, judge.config.norm)
         net.load_state_dict(load_file(str(path)))
         judge.net = net.eval()
         return judge
@@ -481,11 +500,15 @@ def default_cache_dir() -> Path:
     return (Path(root) if root else Path.home() / ".cache" / "mmlatent") / "independent-judge"
 
 
-def train_for(dataset_name: str, *, verbose: bool = False) -> IndependentAudioJudge:
+def train_for(
+    dataset_name: str, *, norm: str = "batch", verbose: bool = False
+) -> IndependentAudioJudge:
     """Train (uncached) the judge for ``"avmnist"`` or ``"digits"`` and score its held-out clips."""
     if dataset_name not in RECIPES:
         raise ValueError(f"no independent audio judge for {dataset_name!r}; have {list(RECIPES)}")
-    judge = IndependentAudioJudge(RECIPES[dataset_name])
+    if norm not in NORMS:
+        raise ValueError(f"norm must be one of {NORMS}, got {norm!r}")
+    judge = IndependentAudioJudge(replace(RECIPES[dataset_name], norm=norm))
     if dataset_name == "avmnist":
         train_x, sr, train_y = fsdd_clips("train")
         test_x, _, test_y = fsdd_clips("test")
@@ -510,16 +533,20 @@ def judge_for(
     dataset_name: str,
     cache_dir: Path | None = None,
     *,
+    norm: str = "batch",
     force: bool = False,
     verbose: bool = False,
 ) -> IndependentAudioJudge:
     """The independent judge for ``"avmnist"`` or ``"digits"``: trained once, then loaded from
     ``cache_dir`` (default ``default_cache_dir()``). ``held_out_accuracy`` holds its accuracy on
-    held-out real clips. Raises ``JudgeDataError`` when the training recordings are missing."""
-    path = Path(cache_dir or default_cache_dir()) / f"{dataset_name}-v{VERSION}.safetensors"
+    held-out real clips. Raises ``JudgeDataError`` when the training recordings are missing.
+    ``norm``: "batch" (cached as before) or "group" (cached beside it, ``...-group``)."""
+    suffix = "" if norm == "batch" else f"-{norm}"
+    name = f"{dataset_name}-v{VERSION}{suffix}.safetensors"
+    path = Path(cache_dir or default_cache_dir()) / name
     if not force and path.is_file() and path.with_suffix(".json").is_file():
         return IndependentAudioJudge.load(path)
-    judge = train_for(dataset_name, verbose=verbose)
+    judge = train_for(dataset_name, norm=norm, verbose=verbose)
     judge.save(path)
     return judge
 
@@ -557,43 +584,69 @@ def audio_coherence(
 ) -> dict[str, float]:
     """Fraction of generated audio the independent judge labels as its source row's label.
 
-    For every non-empty subset S of the run's non-audio modalities, up to ``limit`` labelled
-    ``split`` rows that have all of S (the same rows for a given seed) generate audio from S; each
-    log-mel goes through the run's Griffin-Lim to a waveform, and the judge hears that. Keys are
-    the project's: ``"image->audio"``, ``"image+text->audio"``. Empty when the run has no audio.
+    For every non-empty subset S of the run's non-audio modalities, ``generated_waveforms``
+    from S (up to ``limit`` rows), heard by the judge. Keys are the project's:
+    ``"image->audio"``, ``"image+text->audio"``. Empty when the run has no audio.
     """
-    from mmlatent.evaluation.coherence import direction_key, rows_with
+    from mmlatent.evaluation.coherence import direction_key
+
+    if "audio" not in run.model.modalities:
+        return {}
+    others = [m for m in run.model.modalities if m != "audio" and m in data.tensors]
+    scores: dict[str, float] = {}
+    for k in range(1, len(others) + 1):
+        for sources in combinations(others, k):
+            waves, labels = generated_waveforms(
+                run,
+                data,
+                sources,
+                limit=limit,
+                seed=seed,
+                split=split,
+                batch_size=batch_size,
+                temperature=temperature,
+            )
+            if len(labels) > 0:
+                scores[direction_key(sources, "audio")] = float(
+                    np.mean(judge.predict(waves) == labels)
+                )
+    return scores
+
+
+def generated_waveforms(
+    run: Any,
+    data: Any,
+    sources: Sequence[str],
+    *,
+    limit: int = 500,
+    seed: int = 0,
+    split: str = "test",
+    batch_size: int = 250,
+    temperature: float = 1.0,
+) -> tuple[list[Any], np.ndarray]:
+    """Audio generated from ``sources`` for up to ``limit`` labelled ``split`` rows that have
+    them (the same rows, and the same latent noise, for a given seed), as waveforms through the
+    run's Griffin-Lim; and those rows' labels. The model is left in the mode it was in."""
+    from mmlatent.evaluation.coherence import rows_with
 
     model = run.model
-    if "audio" not in model.modalities:
-        return {}
     audio = audio_modality(run, data)
-    others = [m for m in model.modalities if m != "audio" and m in data.tensors]
+    rows = pick_rows(rows_with(data, split, list(sources)), limit, seed)
     device = next(model.parameters()).device
     devices = [device.index or 0] if device.type == "cuda" else []
     was_training = model.training
     model.eval()
-    scores: dict[str, float] = {}
+    waves: list[Any] = []
     try:
         with torch.no_grad(), torch.random.fork_rng(devices=devices):
-            for k in range(1, len(others) + 1):
-                for sources in combinations(others, k):
-                    rows = pick_rows(rows_with(data, split, sources), limit, seed)
-                    if len(rows) == 0:
-                        continue
-                    torch.manual_seed(seed)  # each direction draws the same latent noise
-                    hits = 0
-                    for chunk in rows.split(batch_size):
-                        given = {m: data.tensors[m][chunk].to(device) for m in sources}
-                        out = model.generate(
-                            given=given, targets=["audio"], temperature=temperature
-                        )
-                        heard = judge.predict(waveforms(audio, out["audio"]))
-                        hits += int((heard == data.labels[chunk].numpy()).sum())
-                    scores[direction_key(sources, "audio")] = hits / len(rows)
+            torch.manual_seed(seed)  # each direction draws the same latent noise
+            for chunk in rows.split(batch_size):
+                given = {m: data.tensors[m][chunk].to(device) for m in sources}
+                out = model.generate(given=given, targets=["audio"], temperature=temperature)
+                waves += waveforms(audio, out["audio"])
     finally:
         model.train(was_training)
-    return scores
+    return waves, data.labels[rows].numpy()
 
 
 def blurred(mels: torch.Tensor, sigma: float) -> torch.Tensor:
@@ -661,12 +714,13 @@ def main() -> None:
     parser.add_argument("--cache-dir", type=Path, default=None)
     parser.add_argument("--force", action="store_true", help="retrain even when cached")
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
+    parser.add_argument("--norm", choices=NORMS, default="batch", help="the judge's norm layers")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     for name in args.datasets:
         started = time.perf_counter()
         print(f"{name}:", flush=True)
-        judge = judge_for(name, args.cache_dir, force=args.force, verbose=True)
+        judge = judge_for(name, args.cache_dir, norm=args.norm, force=args.force, verbose=True)
         print(
             f"  held-out real accuracy {judge.held_out_accuracy:.4f} "
             f"on {judge.source.get('heldout')} ({time.perf_counter() - started:.0f}s)",

@@ -67,6 +67,29 @@ def test_save_load_round_trip_predicts_identically(tone_judge, tmp_path) -> None
     assert np.array_equal(loaded.classes, np.arange(10))
 
 
+def test_a_group_norm_judge_learns_round_trips_and_hears_each_clip_alone(tmp_path) -> None:
+    """GroupNorm's statistics are each clip's own: a clip's label does not depend on what else
+    is in the batch (BatchNorm in eval mode does not either, but its statistics are the
+    training clips'); the norm survives saving."""
+    clips, labels = tones(12, seed=0)
+    config = J.TrainConfig(epochs=8, batch_size=16, lr=1e-2, width=8, seed=0, norm="group")
+    judge = J.IndependentAudioJudge(config).fit(clips, SR, labels)
+    assert any(isinstance(m, torch.nn.GroupNorm) for m in judge.net.modules())
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in judge.net.modules())
+    test, test_labels = tones(5, seed=1)
+    assert judge.accuracy(test, SR, test_labels) >= 0.6  # chance is 0.1
+    together = judge.predict(test, SR)
+    assert np.array_equal(together, np.concatenate([judge.predict([c], SR) for c in test]))
+    loaded = J.IndependentAudioJudge.load(judge.save(tmp_path / "judge"))
+    assert loaded.config.norm == "group"
+    assert np.array_equal(loaded.predict(test, SR), together)
+
+
+def test_an_unknown_norm_is_refused() -> None:
+    with pytest.raises(ValueError, match="norm must be one of"):
+        J.JudgeNet(10, 8, norm="layer")
+
+
 def test_predict_takes_clips_of_any_length_and_waveform_objects(tone_judge) -> None:
     class Wave:  # the two attributes the judge reads from the project's Waveform
         def __init__(self, samples, sample_rate):
