@@ -671,13 +671,24 @@ def griffin_lim_ceiling(
     """The judge's accuracy on REAL test log-mels sent through the same Griffin-Lim: the most a
     generator can score here (its reconstruction is no better than the real mel). With ``blur``
     the real log-mels are first smoothed (``blurred``): how the judge takes detail lost."""
+    waves, labels = real_waveforms(data, limit=limit, seed=seed, split=split, blur=blur)
+    return judge.accuracy(waves, None, labels)
+
+
+def real_waveforms(
+    data: Any, *, limit: int = 500, seed: int = 0, split: str = "test", blur: float = 0.0
+) -> tuple[list[Any], np.ndarray]:
+    """Up to ``limit`` real ``split`` log-mels (the same rows for a given seed), blurred by
+    ``blur`` bins (``blurred``), as waveforms through the data set's Griffin-Lim; and their
+    labels."""
     from mmlatent.evaluation.coherence import rows_with
 
     rows = pick_rows(rows_with(data, split, ["audio"]), limit, seed)
+    labels = data.labels[rows].numpy()
     if len(rows) == 0:
-        return float("nan")
+        return [], labels
     waves = waveforms(data.modalities["audio"], blurred(data.tensors["audio"][rows], blur))
-    return judge.accuracy(waves, None, data.labels[rows].numpy())
+    return waves, labels
 
 
 # --- scripts that hear several runs (audio_errors.py, audio_remedies.py) ------------------------

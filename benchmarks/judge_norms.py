@@ -31,17 +31,14 @@ sys.path.insert(0, str(Path(__file__).parent))
 from independent_judge import (
     NORMS,
     IndependentAudioJudge,
-    blurred,
     generated_waveforms,
     judge_for,
     labelled_runs,
-    pick_rows,
+    real_waveforms,
     run_arguments,
-    waveforms,
     write_results,
 )
 
-from mmlatent.evaluation.coherence import rows_with
 from mmlatent.run import Run
 from mmlatent.workflows import load_run_data
 
@@ -64,13 +61,8 @@ def hear(judges: dict[str, IndependentAudioJudge], waves: list[Any], labels: np.
 
 def real_clips(data: Any, judges: dict[str, IndependentAudioJudge], rows: int) -> dict:
     """The judges on real test log-mels through Griffin-Lim, at each blur."""
-    picked = pick_rows(rows_with(data, "test", ["audio"]), rows, seed=0)
-    labels = data.labels[picked].numpy()
-    mels = data.tensors["audio"][picked]
-    audio = data.modalities["audio"]
     return {
-        f"{sigma:g}": hear(judges, waveforms(audio, blurred(mels, sigma)), labels)
-        for sigma in BLURS
+        f"{sigma:g}": hear(judges, *real_waveforms(data, limit=rows, blur=sigma)) for sigma in BLURS
     }
 
 

@@ -10,7 +10,7 @@ import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mmlatent.latent.temperature import check_temperature, tempered
+from mmlatent.latent.temperature import check_temperature, tempered, tempered_normal
 
 finite = st.floats(-10, 10, allow_nan=False)
 
@@ -47,3 +47,17 @@ def test_any_real_number_at_or_above_zero_is_taken_as_a_float(good):
 def test_anything_but_a_finite_nonnegative_number_is_refused(bad):
     with pytest.raises(ValueError, match="temperature must be a finite number >= 0"):
         check_temperature(bad)
+
+
+@pytest.mark.parametrize("temperature", [1.0, 0.5, 2.0])
+def test_tempered_normal_noise_is_t_times_the_generators_draw(temperature):
+    noise = tempered_normal((3, 4), temperature, generator=torch.Generator().manual_seed(7))
+    plain = torch.randn((3, 4), generator=torch.Generator().manual_seed(7))
+    torch.testing.assert_close(noise, temperature * plain)
+
+
+def test_tempered_normal_noise_at_zero_is_zeros_and_leaves_the_generator_alone():
+    generator = torch.Generator().manual_seed(7)
+    before = generator.get_state()
+    assert torch.equal(tempered_normal((2, 5), 0.0, generator=generator), torch.zeros(2, 5))
+    assert torch.equal(generator.get_state(), before)

@@ -11,6 +11,7 @@ import math
 import numbers
 from collections.abc import Callable
 
+import torch
 from torch import Tensor
 
 
@@ -34,3 +35,21 @@ def tempered(mean: Tensor, draw: Callable[[], Tensor], temperature: float) -> Te
         return mean
     code = draw().to(mean.device)
     return code if temperature == 1 else mean + temperature * (code - mean)
+
+
+def tempered_normal(
+    shape: tuple[int, ...],
+    temperature: float,
+    *,
+    generator: torch.Generator | None = None,
+    device: torch.device | str | None = None,
+) -> Tensor:
+    """N(0, I) noise of ``shape`` on ``device``, tempered toward its mean, zero: the noise of
+    N(0, I) priors, GAN generators and diffusion steps. Drawn on the generator's device, so a
+    seeded generator gives the same noise wherever the result goes."""
+    where = generator.device if generator is not None else device
+    return tempered(
+        torch.zeros(shape, device=device),
+        lambda: torch.randn(shape, generator=generator, device=where),
+        temperature,
+    )

@@ -23,7 +23,7 @@ from typing import Any, ClassVar
 import torch
 from torch import Tensor, nn
 
-from mmlatent.latent.temperature import tempered
+from mmlatent.latent.temperature import tempered_normal
 from mmlatent.types import ModalitySpec
 
 
@@ -138,11 +138,8 @@ class GenerativeModel(nn.Module, ABC):
     ) -> Tensor:
         """n codes from the model's prior, as ``generate(n)`` decodes them and the ``prior``
         sampler hands them out: N(0, I) here (zeros at temperature 0), (n, latent_dim)."""
-        where = generator.device if generator is not None else self.device
-        return tempered(
-            torch.zeros((n, self.latent_dim), device=self.device),
-            lambda: torch.randn((n, self.latent_dim), generator=generator, device=where),
-            temperature,
+        return tempered_normal(
+            (n, self.latent_dim), temperature, generator=generator, device=self.device
         )
 
     @torch.no_grad()

@@ -46,7 +46,7 @@ from mmlatent.latent import (
     mixture_moments,
     standard_normal_log_prob,
 )
-from mmlatent.latent.temperature import tempered
+from mmlatent.latent.temperature import tempered, tempered_normal
 from mmlatent.models.base import Capabilities, LossOutput, generation_source
 from mmlatent.models.latent_model import LatentModel, LatentModelConfig, require
 from mmlatent.nn import build_decoder, build_encoder
@@ -216,9 +216,9 @@ class MMVAEPlus(LatentModel):
         else:
             assert n is not None
             w = self.prior_draw(n, temperature)
-        zero = torch.zeros((len(w), self.config.private_dim), device=w.device)
         from_prior = 0.0 if source == "latent" else temperature  # a caller's codes: no noise
-        from_p_u = partial(tempered, zero, partial(torch.randn_like, zero), from_prior)
+        shape = (len(w), self.config.private_dim)
+        from_p_u = partial(tempered_normal, shape, from_prior, device=w.device)
         private_codes = {m: own[m] if m in own else from_p_u() for m in targets}
         return self.to_data(self.decode(w, targets, private=private_codes), targets)
 

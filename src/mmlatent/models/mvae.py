@@ -110,41 +110,46 @@ class MVAE(LatentModel):
         )
         return torch.cat([fixed, extra]), weights
 
+    def term_indices(self, subsets: Tensor) -> dict[str, Tensor]:
+        """For each modality some term reconstructs, the indices of those terms (rows of
+        ``subsets``): (T_m,)."""
+        indices = {m: subsets[:, i].nonzero().squeeze(-1) for i, m in enumerate(self.modalities)}
+        return {m: t for m, t in indices.items() if len(t) > 0}
+
     def subset_logliks(
-        self, z: Tensor, subsets: Tensor, data: dict[str, Tensor], present: Tensor
+        self,
+        z: Tensor,
+        indices: dict[str, Tensor],
+        data: dict[str, Tensor],
+        present: Tensor,
     ) -> tuple[Tensor, dict[str, Tensor]]:
         """log p(x_m | z_t) for the modalities of each term t: (T, B, M), 0 outside the subset
-        and where x_m is absent, and each modality decoded from those terms, (T_m, B, ...). One
-        decoder call per modality over all terms that hold it."""
+        and where x_m is absent, and each modality decoded from those terms, (T_m, B, ...).
+        ``indices``: ``term_indices``. One decoder call per modality over all its terms."""
         observed = self.observed(data, present)
-        decoded = self.decode_terms(z, subsets, list(observed), inputs=observed)
+        decoded = self.decode_terms(z, indices, list(observed), inputs=observed)
         columns: list[Tensor] = []
         for i, m in enumerate(self.modalities):
             column = z.new_zeros(z.shape[:2])  # (T, B)
             if m in decoded:
                 ll = self.log_likelihoods({m: decoded[m]}, data, present)[..., i]  # (T_m, B)
-                column = column.index_copy(0, self.terms_of(subsets, m), ll)
+                column = column.index_copy(0, indices[m], ll)
             columns.append(column)
         return torch.stack(columns, dim=-1), decoded  # (T, B, M)
-
-    def terms_of(self, subsets: Tensor, m: str) -> Tensor:
-        """The indices of the terms (rows of ``subsets``) that reconstruct modality m: (T_m,)."""
-        return subsets[:, self.modalities.index(m)].nonzero().squeeze(-1)
 
     def decode_terms(
         self,
         z: Tensor,
-        subsets: Tensor,
+        indices: dict[str, Tensor],
         targets: list[str],
         inputs: dict[str, Tensor] | None = None,
     ) -> dict[str, Tensor]:
-        """Each target decoded from the codes of the terms that reconstruct it, (T_m, B, ...);
-        a target no term holds is left out."""
+        """Each target decoded from the codes of the terms that reconstruct it (``indices``),
+        (T_m, B, ...); a target no term holds is left out."""
         out: dict[str, Tensor] = {}
         for m in targets:
-            terms = self.terms_of(subsets, m)
-            if len(terms) > 0:
-                out |= self.decode(z[terms], [m], inputs=inputs)
+            if m in indices:
+                out |= self.decode(z[indices[m]], [m], inputs=inputs)
         return out
 
     def subset_term(
@@ -182,8 +187,9 @@ class MVAE(LatentModel):
         posteriors = [product_of_experts(mean, logvar, s & present) for s in subsets]
         z = torch.stack([self.latent_code(q) for q in posteriors])  # (T, B, D)
         kl = torch.stack([self.prior_kl(q) for q in posteriors])  # (T, B)
-        loglik, decoded = self.subset_logliks(z, subsets, data, present)  # (T, B, M)
-        redecode = partial(self.decode_terms, z.detach(), subsets)
+        indices = self.term_indices(subsets)
+        loglik, decoded = self.subset_logliks(z, indices, data, present)  # (T, B, M)
+        redecode = partial(self.decode_terms, z.detach(), indices)
         critics = self.critic_penalty(decoded, data, present, redecode=redecode)
         total, terms = self.objective(loglik[0], kl[0], z[0], present, beta, critics)
 

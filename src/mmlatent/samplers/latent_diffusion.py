@@ -21,7 +21,7 @@ import torch
 from torch import Tensor, nn
 
 from mmlatent.config import ConfigError
-from mmlatent.latent.temperature import tempered
+from mmlatent.latent.temperature import tempered_normal
 from mmlatent.registry import register_sampler
 from mmlatent.samplers.neural import (
     NeuralSamplerOptions,
@@ -204,12 +204,9 @@ class LatentDiffusionSampler(WhitenedNeuralSampler):
         opt = self.options
         count = opt.sample_steps or opt.timesteps
         steps = torch.linspace(opt.timesteps - 1, 0, count).round().long().tolist()
-        zeros = torch.zeros(n, self.dim)
 
         def noise() -> Tensor:
-            return tempered(
-                zeros, lambda: torch.randn(n, self.dim, generator=generator), temperature
-            )
+            return tempered_normal((n, self.dim), temperature, generator=generator)
 
         x = noise()
         for i, step in enumerate(steps):

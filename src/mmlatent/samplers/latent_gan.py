@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
-from mmlatent.latent.temperature import tempered
+from mmlatent.latent.temperature import tempered_normal
 from mmlatent.registry import register_sampler
 from mmlatent.samplers.neural import (
     NeuralSamplerOptions,
@@ -108,5 +108,5 @@ class LatentGANSampler(WhitenedNeuralSampler):
         """The generator on its noise tempered toward the noise's mean, zero (at 0 every code is
         the generator's image of it): narrower noise, the idea of BigGAN's truncation trick,
         which resamples large values instead of scaling them."""
-        zeros = torch.zeros(n, self.options.noise_dim)
-        return self.network(tempered(zeros, lambda: self._noise(n, generator), temperature))
+        noise = tempered_normal((n, self.options.noise_dim), temperature, generator=generator)
+        return self.network(noise)

@@ -7,7 +7,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from mmlatent.latent.temperature import tempered
+from mmlatent.latent.temperature import tempered_normal
 from mmlatent.registry import register_sampler
 from mmlatent.samplers.base import LatentSampler
 
@@ -32,9 +32,6 @@ class PriorSampler(LatentSampler):
     def _sample(self, n: int, generator: torch.Generator | None, temperature: float) -> Tensor:
         """The prior's draws tempered toward its mode (the model's ``prior_draw``)."""
         if self.model is None:
-            zeros = torch.zeros(n, self.dim)
-            return tempered(
-                zeros, lambda: torch.randn(n, self.dim, generator=generator), temperature
-            )
+            return tempered_normal((n, self.dim), temperature, generator=generator)
         with torch.no_grad():
             return self.model.prior_draw(n, temperature, generator=generator).cpu()
