@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pickle
 import warnings
 
 import pytest
@@ -75,6 +76,13 @@ def test_compiled_loss_matches_the_plain_one() -> None:
     got = compiled(data, mask).total
     assert compiled.compiling
     torch.testing.assert_close(got, want)
+    # What a spawned DDP worker receives: the loss, to compile afresh (a compiled function
+    # itself does not pickle).
+    received = pickle.loads(pickle.dumps(compiled))
+    torch.manual_seed(1)
+    again = received(data, mask).total
+    assert received.compiling
+    torch.testing.assert_close(again, want)
 
 
 def test_the_training_system_compiles_only_when_asked() -> None:

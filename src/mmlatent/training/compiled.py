@@ -24,25 +24,32 @@ def describe(err: Exception) -> str:
 
 class CompiledOrEager:
     """``fn`` through ``torch.compile(fn, backend=backend)`` when ``enabled``, else ``fn`` itself;
-    a compiler error falls back to ``fn`` for good, with one warning."""
+    a compiler error falls back to ``fn`` for good, with one warning.
+
+    The compiled function is made on first use and not pickled (it holds the compiler's state):
+    a process that receives this object, as a spawned DDP worker does, compiles its own."""
 
     def __init__(
         self, fn: Callable[..., Any], *, enabled: bool, backend: str | Callable = "inductor"
     ) -> None:
         self.eager = fn
-        # Static shapes: one graph per batch size (a full batch and an epoch's last one), each
-        # specialised; dynamic shapes trip over random draws of a symbolic size.
-        self.compiled: Callable[..., Any] | None = (
-            torch.compile(fn, backend=backend, dynamic=False) if enabled else None
-        )
+        self.backend = backend
+        self.compiling = enabled
+        """Whether calls go through the compiler (False when not asked, or once it failed)."""
+        self._compiled: Callable[..., Any] | None = None
 
-    @property
-    def compiling(self) -> bool:
-        """Whether calls still go through the compiler (False once it has failed)."""
-        return self.compiled is not None
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "_compiled": None}
+
+    def _compiled_fn(self) -> Callable[..., Any]:
+        if self._compiled is None:
+            # Static shapes: one graph per batch size (a full batch and an epoch's last one),
+            # each specialised; dynamic shapes trip over random draws of a symbolic size.
+            self._compiled = torch.compile(self.eager, backend=self.backend, dynamic=False)
+        return self._compiled
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        if self.compiled is None:
+        if not self.compiling:
             return self.eager(*args, **kwargs)
         from torch._dynamo.exc import TorchDynamoException  # 2 s to import: only when compiling
 
@@ -50,7 +57,7 @@ class CompiledOrEager:
             # Traced rather than left as a graph break, a GRU becomes a few fused kernels per
             # step instead of dozens of operators (the text decoder's teacher-forced pass).
             with torch._dynamo.config.patch(allow_rnn=True):
-                return self.compiled(*args, **kwargs)
+                return self._compiled_fn()(*args, **kwargs)
         except TorchDynamoException as err:  # the compiler's failure, not the model's
             warnings.warn(
                 f"train.compile: torch.compile failed ({describe(err)}); "
@@ -58,5 +65,5 @@ class CompiledOrEager:
                 RuntimeWarning,
                 stacklevel=2,
             )
-            self.compiled = None
+            self.compiling = False
             return self.eager(*args, **kwargs)
