@@ -106,6 +106,11 @@ class TrainConfig:
     """L1 penalty on every parameter, added to the training loss: a learned prior's mean and
     scale and a latent discriminator's weights included, so with ``prior: learned`` it also
     pulls the prior toward zero mean."""
+    ema_decay: float = 0.0
+    """Decay of an exponential moving average of the weights (0: none), for models trained by
+    their own objective: validation, checkpoints and the saved model use the average
+    (``training.callbacks.WeightEMA``). A GAN averages its generator by
+    ``adversarial.ema_decay`` instead."""
     beta_warmup_epochs: int = 0
     """Epochs over which the KL weight rises linearly to the model's beta in training (epoch e
     of W trains at beta (e + 1) / W); validation always scores the model's beta, so early
@@ -167,6 +172,7 @@ class TrainConfig:
             self.beta_warmup_epochs,
         )
         _require(self.patience >= 0, "train.patience", "must be >= 0", self.patience)
+        _require(0 <= self.ema_decay < 1, "train.ema_decay", "must be in [0, 1)", self.ema_decay)
         _require(
             self.max_loss is None or self.max_loss > 0,
             "train.max_loss",

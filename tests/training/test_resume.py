@@ -67,6 +67,16 @@ def wait_for_first_checkpoint(proc: subprocess.Popen, run: Path) -> None:
         time.sleep(0.02)
 
 
+def stop_with_sigterm(config_file: Path, run: Path) -> str:
+    """Start a fit, send SIGTERM once it has a resumable checkpoint; its stderr."""
+    proc = start_fit(config_file, run)
+    wait_for_first_checkpoint(proc, run)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=300)
+    assert proc.returncode == 128 + signal.SIGTERM, err
+    return err
+
+
 def assert_same_weights(run: Path, reference: dict) -> None:
     resumed = load_file(str(run / "model.safetensors"))
     assert resumed.keys() == reference.keys()
@@ -78,11 +88,7 @@ def test_sigterm_saves_says_how_to_resume_and_exits_non_zero(
     config_file: Path, reference: dict, tmp_path: Path, capsys: pytest.CaptureFixture
 ) -> None:
     run = tmp_path / "run"
-    proc = start_fit(config_file, run)
-    wait_for_first_checkpoint(proc, run)
-    proc.send_signal(signal.SIGTERM)
-    _, err = proc.communicate(timeout=300)
-    assert proc.returncode == 128 + signal.SIGTERM, err
+    err = stop_with_sigterm(config_file, run)
     assert "SIGTERM received" in err and f"mmlatent fit --resume {run}" in err
     assert not (run / "model.safetensors").exists()
     state = read_checkpoint(run / RESUME_CHECKPOINT)
@@ -104,6 +110,26 @@ def test_kill_9_at_a_random_step_resumes_to_the_same_weights(
     proc.communicate()
     if not (run / "model.safetensors").exists():  # killed before the end, as intended
         assert main(["fit", "--resume", str(run)]) == 0
+    assert_same_weights(run, reference)
+
+
+def test_a_moving_average_of_the_weights_resumes_where_it_stopped(
+    config_file: Path, tmp_path: Path
+) -> None:
+    """The checkpoint holds both the weights and their average (``train.ema_decay``)."""
+    averaged = tmp_path / "ema.yaml"
+    averaged.write_text(
+        config_file.read_text().replace(
+            "progress_bar: false", "progress_bar: false, ema_decay: 0.9"
+        )
+    )
+    torch.set_num_threads(1)
+    reference = load_file(
+        str(fit(RunConfig.from_yaml(averaged), tmp_path / "ref").path / "model.safetensors")
+    )
+    run = tmp_path / "run"
+    stop_with_sigterm(averaged, run)
+    assert main(["fit", "--resume", str(run)]) == 0
     assert_same_weights(run, reference)
 
 

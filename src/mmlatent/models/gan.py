@@ -40,6 +40,7 @@ from mmlatent.nn.adversarial import (
     ADVERSARIAL_LOSSES,
     adversarial_loss,
     gradient_penalty,
+    ramped_decay,
     update_average,
 )
 from mmlatent.nn.build import build_body
@@ -278,11 +279,9 @@ class AdversarialModel(GenerativeModel):
 
     @torch.no_grad()
     def update_average(self, decay: float) -> None:
-        """One step of the generator's moving average. The decay ramps up as
-        min(decay, (1 + k) / (10 + k)) over the first k updates, so early samples are not stuck
-        near the initial weights (TensorFlow's ``ExponentialMovingAverage(num_updates=)``)."""
+        """One step of the generator's moving average, its decay ramped up (``ramped_decay``)."""
         k = int(self.ema_updates)
-        update_average(self.generator_average, self.generator, min(decay, (1 + k) / (10 + k)))
+        update_average(self.generator_average, self.generator, ramped_decay(decay, k))
         self.ema_updates += 1
 
     # -- generation ---------------------------------------------------------------------------------

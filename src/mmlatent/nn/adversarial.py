@@ -130,6 +130,13 @@ def spectral_normed(module: nn.Module) -> nn.Module:
     return module
 
 
+def ramped_decay(decay: float, updates: int) -> float:
+    """The moving average's decay after ``updates`` updates: min(decay, (1 + k) / (10 + k)), so
+    an average is not stuck near the initial weights early on (TensorFlow's
+    ``ExponentialMovingAverage(num_updates=)``)."""
+    return min(decay, (1 + updates) / (10 + updates))
+
+
 @torch.no_grad()
 def update_average(average: nn.Module, current: nn.Module, decay: float) -> None:
     """``average <- decay * average + (1 - decay) * current`` for every floating parameter;

@@ -11,8 +11,11 @@ from typing import Any
 
 import lightning as L
 import torch
+from lightning.pytorch.callbacks import WeightAveraging
+from torch import Tensor
 
 from mmlatent.atomic import commit
+from mmlatent.nn.adversarial import ramped_decay
 from mmlatent.training.resume import rng_states, set_rng_states
 
 log = logging.getLogger(__name__)
@@ -83,6 +86,25 @@ class TrainingInterrupted(Exception):
             f"{signal_name} received: stopped at epoch {epoch}, step {step}; "
             f"resumable checkpoint saved to {checkpoint}"
         )
+
+
+class WeightEMA(WeightAveraging):
+    """An exponential moving average of a model's weights, kept beside them by Lightning's
+    ``WeightAveraging``: validation, the best and last checkpoints, and so the saved model,
+    use the average; training steps the weights themselves. Buffers are copied, not averaged
+    (as a GAN's generator average does), and the decay ramps up (``ramped_decay``). A
+    resumable checkpoint holds both, so a resumed run averages on as if never stopped."""
+
+    def __init__(self, decay: float) -> None:
+        if not 0.0 < decay < 1.0:
+            raise ValueError(f"decay must be in (0, 1), got {decay}")
+        self.decay = decay
+        super().__init__(use_buffers=False, multi_avg_fn=self._lerp)
+
+    @torch.no_grad()
+    def _lerp(self, averaged: list[Tensor], current: list[Tensor], updates: Tensor) -> None:
+        weight = 1.0 - ramped_decay(self.decay, int(updates))
+        torch._foreach_lerp_(averaged, current, weight)
 
 
 class ResumeCheckpoint(L.Callback):

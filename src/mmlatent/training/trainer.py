@@ -8,9 +8,9 @@ import lightning as L
 from lightning.pytorch.callbacks import EarlyStopping, LearningRateMonitor, ModelCheckpoint
 from lightning.pytorch.loggers import CSVLogger
 
-from mmlatent.config import TrainConfig
+from mmlatent.config import ConfigError, TrainConfig
 from mmlatent.run import PROGRESS_DIR, RESUME_CHECKPOINT
-from mmlatent.training.callbacks import NaNGuard, ResumeCheckpoint
+from mmlatent.training.callbacks import NaNGuard, ResumeCheckpoint, WeightEMA
 from mmlatent.training.distributed import ReleaseProcessGroup
 from mmlatent.training.progress import SampleGrids
 
@@ -32,7 +32,16 @@ def build_trainer(
     must look for unused parameters: read from the system), configured by ``cfg``."""
     monitor = getattr(system, "monitor", MONITOR) if has_validation else None
     manual = system is not None and not system.automatic_optimization
-    callbacks: list[L.Callback] = [
+    callbacks: list[L.Callback] = []
+    if cfg.ema_decay > 0:
+        if manual:
+            raise ConfigError(
+                "train.ema_decay averages the weights of models trained by their own objective; "
+                "a GAN averages its generator by train.adversarial.ema_decay"
+            )
+        # First: the average takes each step before a resumable checkpoint saves it.
+        callbacks.append(WeightEMA(cfg.ema_decay))
+    callbacks += [
         NaNGuard(cfg.max_loss),
         LearningRateMonitor(logging_interval="epoch"),
         ResumeCheckpoint(run_dir / RESUME_CHECKPOINT, cfg.checkpoint_every_n_steps),
