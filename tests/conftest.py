@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+from typing import Any
 
+import lightning as L
 import pytest
 import torch
 from hypothesis import settings
@@ -27,6 +30,30 @@ def _data_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     yield
     if before is None:
         os.environ.pop("MMLATENT_CACHE", None)
+
+
+@pytest.fixture
+def trainers_with(
+    monkeypatch: pytest.MonkeyPatch,
+) -> Callable[[L.Callback], AbstractContextManager[None]]:
+    """``with trainers_with(callback):`` every trainer that ``fit`` builds within the block
+    carries ``callback`` too, after the run's own."""
+    from mmlatent.training import fit as fit_module
+
+    @contextmanager
+    def install(callback: L.Callback) -> Iterator[None]:
+        build_trainer = fit_module.build_trainer
+
+        def with_callback(*args: Any, **kwargs: Any) -> L.Trainer:
+            trainer = build_trainer(*args, **kwargs)
+            trainer.callbacks.append(callback)  # type: ignore[attr-defined]
+            return trainer
+
+        with monkeypatch.context() as patch:
+            patch.setattr(fit_module, "build_trainer", with_callback)
+            yield
+
+    return install
 
 
 @pytest.fixture(autouse=True)

@@ -32,12 +32,14 @@ class Snapshots(L.Callback):
 
     def __init__(self) -> None:
         self.states: list[dict[str, torch.Tensor]] = []
+        self.trainer: L.Trainer | None = None
 
     def _take(self, pl_module: L.LightningModule) -> None:
         weights = pl_module.model.named_parameters()  # the average's too
         self.states.append({k: v.detach().clone() for k, v in weights})
 
     def on_train_batch_start(self, trainer, pl_module, batch, batch_idx) -> None:
+        self.trainer = trainer
         if not self.states:
             self._take(pl_module)
 
@@ -45,23 +47,13 @@ class Snapshots(L.Callback):
         self._take(pl_module)
 
 
-def one_batch(tiny_data, tmp_path, monkeypatch, *overrides: str) -> tuple[list[dict], L.Trainer]:
+def one_batch(tiny_data, tmp_path, trainers_with, *overrides: str) -> tuple[list[dict], L.Trainer]:
     """Fit one batch with a snapshot callback added to the run's trainer."""
-    import mmlatent.training.fit as fit_module
-
     snapshots = Snapshots()
-    build = fit_module.build_trainer
-    seen: dict[str, L.Trainer] = {}
-
-    def build_with_snapshots(*args, **kwargs):
-        trainer = build(*args, **kwargs)
-        trainer.callbacks.append(snapshots)
-        seen["trainer"] = trainer
-        return trainer
-
-    monkeypatch.setattr(fit_module, "build_trainer", build_with_snapshots)
-    fit(config("train.limit_train_batches=1", *overrides), tmp_path, data=tiny_data)
-    return snapshots.states, seen["trainer"]
+    with trainers_with(snapshots):
+        fit(config("train.limit_train_batches=1", *overrides), tmp_path, data=tiny_data)
+    assert snapshots.trainer is not None
+    return snapshots.states, snapshots.trainer
 
 
 def changed(before: dict, after: dict, prefix: str) -> bool:
@@ -70,17 +62,17 @@ def changed(before: dict, after: dict, prefix: str) -> bool:
     return any(not torch.equal(before[k], after[k]) for k in keys)
 
 
-def test_each_optimiser_moves_its_own_player_only(tiny_data, tmp_path, monkeypatch) -> None:
+def test_each_optimiser_moves_its_own_player_only(tiny_data, tmp_path, trainers_with) -> None:
     # n_critic 2: the first batch trains the discriminator alone
     (before, after), _ = one_batch(
-        tiny_data, tmp_path / "d", monkeypatch, "train.adversarial.n_critic=2"
+        tiny_data, tmp_path / "d", trainers_with, "train.adversarial.n_critic=2"
     )
     assert changed(before, after, "discriminator.")
     assert not changed(before, after, "generator.")
     assert not changed(before, after, "generator_average.")
     d_only = after
     # n_critic 1: the same discriminator step, then the generator's, which leaves D alone
-    (before, after), _ = one_batch(tiny_data, tmp_path / "dg", monkeypatch)
+    (before, after), _ = one_batch(tiny_data, tmp_path / "dg", trainers_with)
     assert changed(before, after, "generator.") and changed(before, after, "generator_average.")
     for key, value in d_only.items():
         if key.startswith("discriminator."):
@@ -88,10 +80,10 @@ def test_each_optimiser_moves_its_own_player_only(tiny_data, tmp_path, monkeypat
 
 
 def test_global_step_counts_both_players_and_the_generator_has_its_own_count(
-    tiny_data, tmp_path, monkeypatch
+    tiny_data, tmp_path, trainers_with
 ) -> None:
     _, trainer = one_batch(
-        tiny_data, tmp_path, monkeypatch, "train.limit_train_batches=3"
+        tiny_data, tmp_path, trainers_with, "train.limit_train_batches=3"
     )  # 3 batches: 3 discriminator + 3 generator steps
     assert trainer.global_step == 6
     assert trainer.callback_metrics["train/generator_steps"].item() == 3

@@ -2,8 +2,6 @@
 its weights back and releases its process group; stopped mid-epoch, it resumes to the weights
 of one that never stopped."""
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +14,6 @@ from mmlatent.config import RunConfig
 from mmlatent.data.datasets.base import MultimodalData
 from mmlatent.models import build_model
 from mmlatent.run import RESUME_CHECKPOINT, Run
-from mmlatent.training import fit as fit_module
 from mmlatent.training.callbacks import ResumeCheckpoint
 from mmlatent.training.fit import fit, resume
 from mmlatent.training.resume import read_checkpoint
@@ -70,21 +67,6 @@ class GroupAtTeardown(L.Callback):
         (self.folder / f"rank{trainer.global_rank}").write_text(str(standing))
 
 
-@contextmanager
-def trainers_with(callback: L.Callback, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Within the block, every trainer ``fit`` builds carries ``callback`` too."""
-    build_trainer = fit_module.build_trainer
-
-    def with_callback(*args: Any, **kwargs: Any) -> L.Trainer:
-        trainer = build_trainer(*args, **kwargs)
-        trainer.callbacks.append(callback)  # type: ignore[attr-defined]
-        return trainer
-
-    with monkeypatch.context() as patch:
-        patch.setattr(fit_module, "build_trainer", with_callback)
-        yield
-
-
 def final_weights(run: Path) -> dict[str, torch.Tensor]:
     """The weights of the last step (``last.ckpt``) and the saved ones, under one name each."""
     last = torch.load(run / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=True)
@@ -94,11 +76,11 @@ def final_weights(run: Path) -> dict[str, torch.Tensor]:
 
 @pytest.mark.slow
 def test_ddp_spawn_trains_on_two_cpu_processes_and_resumes_a_stopped_run(
-    tiny_data, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tiny_data, tmp_path: Path, trainers_with
 ) -> None:
     """One test for both, as each DDP fit spawns two processes that import everything again."""
     config = RunConfig().with_overrides(DDP_SPAWN)
-    with trainers_with(GroupAtTeardown(tmp_path), monkeypatch):
+    with trainers_with(GroupAtTeardown(tmp_path)):
         whole = fit(config, tmp_path / "whole", data=tiny_data)
     assert_trained_and_brought_back(whole, tiny_data)
     # Both ranks released the group before exiting, rather than leaving it to the interpreter.
@@ -107,7 +89,7 @@ def test_ddp_spawn_trains_on_two_cpu_processes_and_resumes_a_stopped_run(
 
     run = tmp_path / "stopped"
     stopped = pytest.raises(Exception, match="SIGTERM received")
-    with trainers_with(SignalDuringStep(5), monkeypatch), stopped:
+    with trainers_with(SignalDuringStep(5)), stopped:
         fit(config, run, data=tiny_data)
     state = read_checkpoint(run / RESUME_CHECKPOINT)
     assert (state["epoch"], state["global_step"]) == (1, 5)  # the second of 3 steps of epoch 1

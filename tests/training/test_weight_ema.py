@@ -31,19 +31,10 @@ class StepWeights(L.Callback):
         self.steps.append({k: v.detach().clone() for k, v in weights})
 
 
-def fit_recording(tiny_data, path, monkeypatch, *overrides: str):
-    import mmlatent.training.fit as fit_module
-
+def fit_recording(tiny_data, path, trainers_with, *overrides: str):
     recorder = StepWeights()
-    build = fit_module.build_trainer
-
-    def build_and_record(*args, **kwargs):
-        trainer = build(*args, **kwargs)
-        trainer.callbacks.append(recorder)
-        return trainer
-
-    monkeypatch.setattr(fit_module, "build_trainer", build_and_record)
-    run = fit(RunConfig().with_overrides([*TINY, *overrides]), path, data=tiny_data)
+    with trainers_with(recorder):
+        run = fit(RunConfig().with_overrides([*TINY, *overrides]), path, data=tiny_data)
     return run, recorder.steps
 
 
@@ -57,8 +48,8 @@ def expected_average(steps: list[dict[str, torch.Tensor]], decay: float) -> dict
     return average
 
 
-def test_the_saved_model_is_the_ramped_average_of_every_step(tiny_data, tmp_path, monkeypatch):
-    run, steps = fit_recording(tiny_data, tmp_path / "run", monkeypatch, "train.ema_decay=0.9")
+def test_the_saved_model_is_the_ramped_average_of_every_step(tiny_data, tmp_path, trainers_with):
+    run, steps = fit_recording(tiny_data, tmp_path / "run", trainers_with, "train.ema_decay=0.9")
     assert len(steps) >= 3
     saved = load_file(str(run.path / "model.safetensors"))
     for name, value in expected_average(steps, 0.9).items():
@@ -67,17 +58,17 @@ def test_the_saved_model_is_the_ramped_average_of_every_step(tiny_data, tmp_path
     assert any(not torch.allclose(saved[n], v, atol=1e-6) for n, v in steps[-1].items())
 
 
-def test_without_it_the_saved_model_is_the_last_step(tiny_data, tmp_path, monkeypatch):
-    run, steps = fit_recording(tiny_data, tmp_path / "run", monkeypatch)
+def test_without_it_the_saved_model_is_the_last_step(tiny_data, tmp_path, trainers_with):
+    run, steps = fit_recording(tiny_data, tmp_path / "run", trainers_with)
     saved = load_file(str(run.path / "model.safetensors"))
     for name, value in steps[-1].items():
         assert torch.equal(saved[name], value), name
 
 
 def test_checkpoints_hold_the_average_and_the_weights_training_continues_from(
-    tiny_data, tmp_path, monkeypatch
+    tiny_data, tmp_path, trainers_with
 ):
-    run, steps = fit_recording(tiny_data, tmp_path / "run", monkeypatch, "train.ema_decay=0.9")
+    run, steps = fit_recording(tiny_data, tmp_path / "run", trainers_with, "train.ema_decay=0.9")
     state = torch.load(
         run.path / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=True
     )
