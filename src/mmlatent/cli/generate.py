@@ -32,7 +32,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         default=1.0,
         metavar="T",
         help="pull each draw toward the posterior's mean: 1 (default) draws, 0.5 keeps half the "
-        "distance (fewer unclear samples, less variety; docs/models.md), 0 decodes the mean",
+        "distance (fewer unclear samples, less variety; docs/zoo.md), 0 decodes the mean",
     )
     spread.add_argument(
         "--posterior-mean",
@@ -40,7 +40,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         const=0.0,
         dest="temperature",
         help="--temperature 0: decode the posterior's mean, one output, the model's most "
-        "typical answer (audio from images is heard more reliably; docs/models.md); a mixture "
+        "typical answer (audio from images is heard more reliably; docs/zoo.md); a mixture "
         "of experts given several modalities decodes one expert's mean, chosen by --seed",
     )
     p.add_argument("--seed", type=int, default=0)

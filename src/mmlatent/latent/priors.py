@@ -6,7 +6,7 @@ land where no code lies. A learned prior N(mu, L L^T) moves toward the codes ins
 encoders, the Gaussian that maximises the ELBO is the one matched to the aggregate posterior's
 mean and covariance. Shi et al. (2019) and MultiVae's MMVAE learn a diagonal prior; on AV-MNIST
 a diagonal Gaussian fitted to MoPoE's codes barely beat N(0, I) where a full one passed
-MultiVae's figure (docs/models.md), so this one is full. L is lower-triangular with a positive
+MultiVae's figure (docs/zoo.md), so this one is full. L is lower-triangular with a positive
 diagonal (``exp`` of a clamped log), so the covariance stays positive definite. Products of
 experts keep their N(0, I) expert: it belongs to the encoder (it shapes q, and any q gives a
 valid bound), not to the model's prior.

@@ -94,14 +94,14 @@ class LatentModelConfig:
     modality_weights: dict[str, float] = field(default_factory=dict)
     """Factors on the named modalities' likelihood weights after ``rescale`` (the lambda_m of Wu
     & Goodman 2018), e.g. ``{"text": 16}`` with ``rescale: none``; unnamed modalities keep 1.
-    Measured on AV-MNIST for MVAE in ``docs/models.md``."""
+    Measured on AV-MNIST for MVAE in ``docs/zoo.md``."""
     obs_scale: float = 0.75
     """Fixed std (gaussian) or scale (laplace) of real-valued likelihoods; 0.75 is MMVAE's Laplace
     scale (Shi et al. 2019)."""
     decoder_refine: dict[str, int] = field(default_factory=dict)
     """Full-resolution 3x3 conv layers that end the named modalities' decoders (image and audio
     kinds), e.g. ``{"audio": 2}``; by default the stride-2 upsampling writes the output. Measured
-    on AV-MNIST in ``docs/models.md``."""
+    on AV-MNIST in ``docs/zoo.md``."""
     decoder_critics: dict[str, float] = field(default_factory=dict)
     """Weights of adversarial critics on the named image-like modalities' decoded outputs
     (VAE-GAN, Larsen et al. 2016; ``mmlatent.models.critics``), e.g. ``{"audio": 1}``: the
@@ -111,7 +111,7 @@ class LatentModelConfig:
     """Whether the critics' gradient reaches the encoders through the codes (and, under DReG,
     scaled by its weights on the draws). False is VAE-GAN's rule: the critics train the decoders
     alone, which decode the criticised modalities a second time from detached codes. On
-    AV-MNIST the encoders' share is what makes an image critic help (``docs/models.md``)."""
+    AV-MNIST the encoders' share is what makes an image critic help (``docs/zoo.md``)."""
 
     def __post_init__(self) -> None:
         require(self.latent_dim >= 1, "latent_dim", "must be >= 1", self.latent_dim)
